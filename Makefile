@@ -1,0 +1,45 @@
+# Two entry points, both self-installing:  `make run`  and  `make test`.
+# A virtual environment is created in .venv unless one is already active.
+VENV ?= .venv
+ifdef VIRTUAL_ENV
+PY := $(VIRTUAL_ENV)/bin/python
+STAMP := $(VIRTUAL_ENV)/.lipbound-installed
+else
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.lipbound-installed
+endif
+REPORT ?= lipbound-report
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-slow docs clean
+
+$(PY):
+	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+
+# torch is installed first, pinned by constraints.txt, so nothing later can pull a CUDA build.
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt torch
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: check every claim of the ledger on small built-in data and write a report.
+run: $(STAMP)
+	$(PY) -m lipbound verify --json $(REPORT)/verify.json --markdown $(REPORT)/verify.md
+
+## The tests: the default suite (not slow, not gpu-only), then the strict docs build.
+## pytest exits 5 when it collects no test; that fails the target like any other error.
+test: $(STAMP)
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m mkdocs build --strict --site-dir build/site
+
+test-slow: $(STAMP)
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --site-dir build/site
+
+clean:
+	rm -rf build $(REPORT) .pytest_cache .hypothesis

@@ -1,0 +1,51 @@
+"""Errors raised by lipbound. Every message names the offending object and the fix."""
+
+from __future__ import annotations
+
+
+class LipboundError(Exception):
+    """Base class of every error lipbound raises on purpose."""
+
+
+class ShapeMismatchError(LipboundError, ValueError):
+    """Tensors or modules whose sizes do not fit together (e.g. sum fusion of unequal latents)."""
+
+
+class NonFiniteError(LipboundError, ValueError):
+    """A parameter or input holds NaN or Inf values."""
+
+
+class ModalityCountError(LipboundError, ValueError):
+    """A model or fusion was given an unsupported number of modalities."""
+
+
+class UnknownClaimError(LipboundError, KeyError):
+    """A claim id (or reading name) that the ledger does not know."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "unknown claim"
+
+
+class UnsupportedModuleError(LipboundError, TypeError):
+    """A module type that an analysis does not handle."""
+
+
+class MissingDependencyError(LipboundError, ImportError):
+    """An optional dependency is not installed; the message gives the install command."""
+
+
+def require(module: str, extra: str | None = None):
+    """Import ``module`` or raise :class:`MissingDependencyError` with an install hint.
+
+    >>> require("math").sqrt(4.0)
+    2.0
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised with a fake module name in tests
+        hint = f'pip install "lipbound[{extra}]"' if extra else f"pip install {module}"
+        raise MissingDependencyError(
+            f"the optional dependency {module!r} is not installed; install it with: {hint}"
+        ) from exc

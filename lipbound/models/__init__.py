@@ -1,0 +1,30 @@
+"""Modality encoders and decoders, fusion modules and the multimodal autoencoder (Sections 3.1, 4.1, 5.3)."""
+
+from ._autoencoder import MultimodalAutoencoder, reconstruction_loss
+from ._checks import check_finite, check_finite_tensor
+from ._conv import PAPER_IMAGE_CHANNELS, ConvDecoder, ConvEncoder, conv_output_sizes
+from ._fusion import FUSIONS, AttentionFusion, ConcatFusion, Fusion, SumFusion, make_fusion, register_fusion
+from ._mlp import PAPER_LATENT_DIM, PAPER_SENSOR_HIDDEN, MLPDecoder, MLPEncoder, activation
+
+__all__ = [
+    "FUSIONS",
+    "PAPER_IMAGE_CHANNELS",
+    "PAPER_LATENT_DIM",
+    "PAPER_SENSOR_HIDDEN",
+    "AttentionFusion",
+    "ConcatFusion",
+    "ConvDecoder",
+    "ConvEncoder",
+    "Fusion",
+    "MLPDecoder",
+    "MLPEncoder",
+    "MultimodalAutoencoder",
+    "SumFusion",
+    "activation",
+    "check_finite",
+    "check_finite_tensor",
+    "conv_output_sizes",
+    "make_fusion",
+    "reconstruction_loss",
+    "register_fusion",
+]
