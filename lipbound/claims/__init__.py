@@ -1,0 +1,35 @@
+"""The claim ledger: every lemma and theorem of the paper as precise readings, with their checks.
+
+>>> from lipbound.claims import CLAIMS, check_claim
+>>> [r.name for r in CLAIMS["thm-3.3"].statement.readings][:2]
+['proof-bounds', 'proof-bounds-equality']
+"""
+
+from ._ledger import (
+    STATUSES,
+    Claim,
+    ClaimStatement,
+    Evaluator,
+    Outcome,
+    ProofResult,
+    ReadingStatement,
+    Row,
+)
+from ._registry import CLAIMS, get_claim
+from ._runner import case_rng, check_claim, check_reading
+
+__all__ = [
+    "CLAIMS",
+    "STATUSES",
+    "Claim",
+    "ClaimStatement",
+    "Evaluator",
+    "Outcome",
+    "ProofResult",
+    "ReadingStatement",
+    "Row",
+    "case_rng",
+    "check_claim",
+    "check_reading",
+    "get_claim",
+]

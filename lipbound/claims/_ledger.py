@@ -1,0 +1,193 @@
+"""Types of the claim ledger: statements, evaluators, proof results, and the rows a check reports.
+
+A claim lives in three places, joined by :mod:`lipbound.claims._registry` (the layout follows
+cvxpy's atom / canonicalizer split):
+
+* its **statement** (:class:`ClaimStatement`, in :mod:`lipbound.claims.statements`): the paper's
+  wording as recovered, lipbound's exact statement of each reading, assumptions, expected outcome;
+* its **numeric evaluator** (:class:`Evaluator`, in :mod:`lipbound.claims.section3`): how to draw a
+  case and decide whether the reading holds on it;
+* its **proof** (in the top-level :mod:`proofs` package): a sympy script per claim whose functions
+  return a :class:`ProofResult` per reading.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Status = Literal["proved", "holds", "refuted", "not-proven"]
+STATUSES: tuple[str, ...] = ("proved", "holds", "refuted", "not-proven")
+
+
+@dataclass(frozen=True)
+class ReadingStatement:
+    """One precise reading of a claim.
+
+    Attributes:
+        name: short id, unique within the claim (``"true-shared"``).
+        statement: lipbound's exact statement (plain text with LaTeX math).
+        expected: whether the ledger expects this reading to hold.
+        note: why it is expected to hold or fail (e.g. the counterexample family).
+    """
+
+    name: str
+    statement: str
+    expected: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimStatement:
+    """What a claim says: the paper's wording as recovered and lipbound's readings of it."""
+
+    id: str
+    title: str
+    ref: str
+    paper_ref: str
+    paper_wording: str
+    assumptions: tuple[str, ...]
+    readings: tuple[ReadingStatement, ...]
+    doc_page: str
+    proof_script: str
+    test_file: str
+
+    def reading(self, name: str) -> ReadingStatement:
+        """The reading called ``name``; raises :class:`~lipbound.errors.UnknownClaimError`."""
+        for r in self.readings:
+            if r.name == name:
+                return r
+        from ..errors import UnknownClaimError
+
+        raise UnknownClaimError(
+            f"claim {self.id!r} has no reading {name!r}; its readings are "
+            f"{', '.join(r.name for r in self.readings)}"
+        )
+
+
+@dataclass
+class Outcome:
+    """The result of evaluating one reading on one case.
+
+    Attributes:
+        ok: whether the reading's statement holds on this case.
+        measured, bound: the two sides compared; ``ratio = measured / bound`` is reported as the
+            case's tightness (for identities: discrepancy / tolerance).
+        counterexample: a JSON-serialisable description of the case, kept when ``ok`` is False.
+        label: which family of cases this was (``"gaussian"``, ``"trained:sum-tanh"``, ...).
+    """
+
+    ok: bool
+    measured: float
+    bound: float
+    counterexample: dict[str, Any] | None = None
+    label: str = ""
+
+    @property
+    def ratio(self) -> float:
+        if self.bound == 0.0:
+            return 1.0 if self.measured == 0.0 else math.inf
+        return float(self.measured) / float(self.bound)
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """The numeric side of one reading.
+
+    Attributes:
+        sample: ``sample(rng, index) -> case``; draws the ``index``-th case from a numpy Generator.
+            Cases are plain dicts of parameters (shapes, family, seed) so they can be rebuilt.
+        evaluate: ``evaluate(case) -> Outcome``.
+        method: one line saying how a case is decided (norms used, dtype, tolerance).
+        fixed_cases: cases always evaluated before the sampled ones (e.g. trained zoo models),
+            given as a callable so that building them (training) happens only when checked.
+        witness: the ledger's concrete counterexample for a reading expected to fail, or None.
+    """
+
+    sample: Callable[[np.random.Generator, int], dict[str, Any]]
+    evaluate: Callable[[dict[str, Any]], Outcome]
+    method: str
+    fixed_cases: Callable[[], list[dict[str, Any]]] | None = None
+    witness: Callable[[], dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    """What a proof script established for one reading.
+
+    ``proved`` is True (sympy verified every step), False (a step was shown false) or None
+    (sympy could not decide: "not proven"). ``scope`` says for which instances/generality.
+    """
+
+    proved: bool | None
+    scope: str
+    steps: tuple[str, ...] = ()
+
+
+@dataclass
+class Row:
+    """One reported row: one reading of one claim. :meth:`as_dict` gives the JSON row."""
+
+    claim: str
+    reading: str
+    status: Status
+    expected: bool
+    cases: int
+    tightest_ratio: float | None
+    counterexample: dict[str, Any] | None
+    seconds: float
+    seed: int
+    method: str
+    detail: str = ""
+    proof: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        ratio = self.tightest_ratio
+        if ratio is not None and not math.isfinite(ratio):
+            ratio = str(ratio)  # JSON has no inf; keep it visible as a string
+        return {
+            "claim": self.claim,
+            "reading": self.reading,
+            "status": self.status,
+            "expected": self.expected,
+            "cases": self.cases,
+            "tightest_ratio": ratio,
+            "counterexample": self.counterexample,
+            "seconds": round(self.seconds, 4),
+            "seed": self.seed,
+            "method": self.method,
+            "proof": self.proof,
+            "detail": self.detail,
+        }
+
+    @property
+    def unexpected(self) -> bool:
+        """True when the ledger expects the reading to hold and the check refuted it."""
+        return self.expected and self.status == "refuted"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A ledger entry: statement, evaluators and proofs joined by reading name."""
+
+    statement: ClaimStatement
+    evaluators: Mapping[str, Evaluator]
+    proofs: Mapping[str, Callable[[], ProofResult]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.statement.id
+
+    def __post_init__(self) -> None:
+        names = {r.name for r in self.statement.readings}
+        extra = (set(self.evaluators) | set(self.proofs)) - names
+        missing = names - set(self.evaluators) - set(self.proofs)
+        if extra or missing:
+            raise ValueError(
+                f"claim {self.id}: evaluators/proofs do not match its readings "
+                f"(unknown: {sorted(extra)}, unchecked: {sorted(missing)})"
+            )

@@ -1,0 +1,51 @@
+"""The claim registry: joins each claim's statement, numeric evaluators and sympy proofs by id."""
+
+from __future__ import annotations
+
+from ..errors import UnknownClaimError
+from . import statements as st
+from ._ledger import Claim
+from .section3 import EQ3_EVALUATORS, LEMMA33_EVALUATORS, lemma_3_1, lemma_3_2, sec_3_4, thm_3_3
+
+
+def _proofs(module: str):
+    """The ``PROOFS`` dict of ``proofs.<module>``; empty (readings then "holds" at best) if the
+    top-level ``proofs`` package is not importable."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"proofs.{module}").PROOFS
+    except ModuleNotFoundError as exc:
+        if exc.name in ("proofs", f"proofs.{module}"):
+            return {}
+        raise
+
+
+def _build() -> dict[str, Claim]:
+    entries = [
+        Claim(st.LEMMA_3_1, lemma_3_1.EVALUATORS, _proofs("lemma_3_1")),
+        Claim(st.LEMMA_3_2, lemma_3_2.EVALUATORS, _proofs("lemma_3_2")),
+        Claim(st.EQ_3, EQ3_EVALUATORS, _proofs("eq_3")),
+        Claim(st.LEMMA_3_3, LEMMA33_EVALUATORS, _proofs("lemma_3_3")),
+        Claim(st.THM_3_3, thm_3_3.EVALUATORS, _proofs("thm_3_3")),
+        Claim(st.SEC_3_4, sec_3_4.EVALUATORS, _proofs("sec_3_4")),
+    ]
+    return {c.id: c for c in entries}
+
+
+#: every claim of the ledger, by id, in the paper's order
+CLAIMS: dict[str, Claim] = _build()
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The claim ``claim_id``; raises :class:`~lipbound.errors.UnknownClaimError` naming the known ids.
+
+    >>> get_claim("thm-3.3").statement.ref
+    'Theorem 3.3'
+    """
+    try:
+        return CLAIMS[claim_id]
+    except KeyError:
+        raise UnknownClaimError(
+            f"unknown claim id {claim_id!r}; known claims: {', '.join(CLAIMS)}"
+        ) from None

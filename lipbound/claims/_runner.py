@@ -1,0 +1,124 @@
+"""Run a claim's checks and turn them into :class:`~lipbound.claims.Row` objects.
+
+How a status is assigned (see ``docs/devdocs/conventions.md``):
+
+* ``refuted``: some case (sampled, fixed, or the ledger's witness) violates the reading; the
+  counterexample with the largest ratio is reported.
+* ``proved``: no case violates it and the reading's sympy proof returned True.
+* ``holds``: no case violates it, there is no proof (or the proof returned None), and at least one
+  case was evaluated.
+* ``not-proven``: neither a proof nor any evaluated case, or the proof itself failed (False)
+  while no counterexample was found.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ._ledger import Claim, Outcome, ProofResult, Row
+
+
+def case_rng(seed: int, claim_id: str, reading: str, index: int) -> np.random.Generator:
+    """The generator for case ``index`` of a reading: independent of other readings and stable."""
+    key = zlib.crc32(f"{claim_id}/{reading}".encode())
+    return np.random.default_rng([int(seed), key, int(index)])
+
+
+def _run_proof(fn: Callable[[], ProofResult] | None) -> tuple[bool | None, str | None]:
+    if fn is None:
+        return None, None
+    try:
+        res = fn()
+    except Exception as exc:  # a crashing proof script is "not proven", and says why
+        return None, f"proof script raised {type(exc).__name__}: {exc}"
+    verdict = {True: "proved", False: "disproved (a step failed or an exact counterexample)",
+               None: "sympy could not decide"}[res.proved]
+    return res.proved, f"{verdict} ({res.scope})"
+
+
+def check_reading(
+    claim: Claim,
+    reading: str,
+    *,
+    examples: int = 50,
+    seed: int = 0,
+    with_fixed: bool = True,
+    on_case: Callable[[], None] | None = None,
+) -> Row:
+    """Check one reading of ``claim`` on ``examples`` sampled cases (plus fixed cases and witness)."""
+    stmt = claim.statement.reading(reading)
+    t0 = time.perf_counter()
+    proved, proof_note = _run_proof(claim.proofs.get(reading))
+    ev = claim.evaluators.get(reading)
+    n_cases = 0
+    worst_ratio: float | None = None
+    worst_fail: Outcome | None = None
+    fail_source = ""
+    worst_rank: tuple[bool, float] = (False, -np.inf)
+    if ev is not None:
+        sources: list[tuple[str, Iterable[dict[str, Any]]]] = []
+        if with_fixed and ev.fixed_cases is not None:
+            sources.append(("fixed", ev.fixed_cases()))
+        sources.append(("sampled", (ev.sample(case_rng(seed, claim.id, reading, k), k) for k in range(examples))))
+        if ev.witness is not None:
+            sources.append(("witness", [ev.witness()]))
+        for source, cases in sources:
+            for case in cases:
+                out = ev.evaluate(case)
+                n_cases += 1
+                r = out.ratio
+                worst_ratio = r if worst_ratio is None else max(worst_ratio, r)
+                if not out.ok:
+                    # prefer a counterexample found by search over the ledger's witness, then the largest ratio
+                    rank = (source != "witness", r)
+                    if worst_fail is None or rank > worst_rank:
+                        worst_fail, fail_source, worst_rank = out, source, rank
+                if on_case is not None:
+                    on_case()
+    if worst_fail is not None:
+        status = "refuted"
+        detail = f"counterexample from the {fail_source} cases ({worst_fail.label})"
+        if proved:
+            detail += "; CONFLICT: the proof script claims a proof (bug in the proof or the evaluator)"
+    elif proved is True:
+        status, detail = "proved", "no counterexample among the cases"
+    elif proved is False:
+        status, detail = "not-proven", "the proof script failed a step; no counterexample found"
+    elif n_cases > 0:
+        status, detail = "holds", f"held on all {n_cases} cases; no symbolic proof"
+    else:
+        status, detail = "not-proven", "no proof and no cases evaluated"
+    counterexample = None
+    if worst_fail is not None:
+        counterexample = dict(worst_fail.counterexample or {})
+        counterexample.setdefault("source", fail_source)
+        counterexample.setdefault("measured", worst_fail.measured)
+        counterexample.setdefault("bound", worst_fail.bound)
+    return Row(
+        claim=claim.id,
+        reading=reading,
+        status=status,  # type: ignore[arg-type]
+        expected=stmt.expected,
+        cases=n_cases,
+        tightest_ratio=worst_ratio,
+        counterexample=counterexample,
+        seconds=time.perf_counter() - t0,
+        seed=seed,
+        method=ev.method if ev is not None else "symbolic only",
+        detail=detail,
+        proof=proof_note,
+    )
+
+
+def check_claim(claim: Claim, *, examples: int = 50, seed: int = 0, with_fixed: bool = True,
+                on_case: Callable[[], None] | None = None) -> list[Row]:
+    """Check every reading of ``claim``; one :class:`Row` per reading, in ledger order."""
+    return [
+        check_reading(claim, r.name, examples=examples, seed=seed, with_fixed=with_fixed, on_case=on_case)
+        for r in claim.statement.readings
+    ]

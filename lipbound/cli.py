@@ -1,0 +1,187 @@
+"""The ``lipbound`` command line: ``lipbound claims`` and ``lipbound verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from typing import Any
+
+from . import __version__
+from .errors import LipboundError
+
+
+def _jsonable(obj: Any) -> Any:
+    """Replace non-finite floats (which JSON lacks) by the strings 'inf', '-inf', 'nan'."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def _fmt_ratio(r: Any) -> str:
+    if r is None:
+        return "-"
+    if isinstance(r, str):
+        return r
+    return f"{r:.6g}"
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .claims import CLAIMS
+
+    if args.json:
+        out = [
+            {"claim": c.id, "title": c.statement.title, "ref": c.statement.ref, "paper_ref": c.statement.paper_ref,
+             "doc_page": c.statement.doc_page, "proof_script": c.statement.proof_script,
+             "test_file": c.statement.test_file,
+             "readings": [{"reading": r.name, "expected": r.expected, "statement": r.statement}
+                          for r in c.statement.readings]}
+            for c in CLAIMS.values()
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    table = Table(title="lipbound claim ledger")
+    for col in ("claim", "paper", "reading", "expected"):
+        table.add_column(col)
+    for c in CLAIMS.values():
+        for k, r in enumerate(c.statement.readings):
+            table.add_row(c.id if k == 0 else "", c.statement.ref if k == 0 else "",
+                          r.name, "holds" if r.expected else "fails")
+    Console().print(table)
+    return 0
+
+
+def _markdown(rows: list[dict], meta: dict) -> str:
+    lines = [
+        "# lipbound verification report",
+        "",
+        f"lipbound {meta['lipbound']}, torch {meta['torch']}, Python {meta['python']}; seed {meta['seed']}, "
+        f"{meta['examples']} sampled cases per reading (plus trained-model and witness cases); "
+        f"{meta['seconds']:.1f} s in all.",
+        "",
+        "Status: **proved** = sympy proof script verified and no counterexample among the cases; **holds** = "
+        "no counterexample among the cases, no symbolic proof; **refuted** = a concrete counterexample (below); "
+        "**not-proven** = undecided. Ratio = measured / bound, the largest seen (for identities: "
+        "discrepancy / tolerance).",
+        "",
+        "| claim | reading | status | expected | cases | tightest ratio | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        exp = "holds" if r["expected"] else "fails"
+        flag = " **(unexpected)**" if r["expected"] and r["status"] == "refuted" else ""
+        lines.append(f"| {r['claim']} | {r['reading']} | {r['status']}{flag} | {exp} | {r['cases']} | "
+                     f"{_fmt_ratio(r['tightest_ratio'])} | {r['seconds']:.2f} |")
+    lines += ["", "## Methods", ""]
+    for r in rows:
+        lines.append(f"- `{r['claim']}` / `{r['reading']}`: {r['method']}. Proof: {r['proof'] or 'none'}. {r['detail']}.")
+    cex = [r for r in rows if r["counterexample"]]
+    if cex:
+        lines += ["", "## Counterexamples", ""]
+        for r in cex:
+            lines += [f"### {r['claim']} / {r['reading']}", "", "```json",
+                      json.dumps(r["counterexample"], indent=1)[:4000], "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import os
+
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from ._io import atomic_write_json, atomic_write_text
+    from .claims import CLAIMS, check_reading, get_claim
+
+    if args.no_zoo:
+        os.environ["LIPBOUND_NO_ZOO"] = "1"
+    claims = [get_claim(c) for c in args.claim] if args.claim else list(CLAIMS.values())
+    if args.examples < 1:
+        raise LipboundError(f"--examples must be at least 1, got {args.examples}")
+    to_stdout = args.json == "-"
+    console = Console(stderr=to_stdout)
+    jobs = [(c, r.name) for c in claims for r in c.statement.readings]
+    rows = []
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("checking", total=len(jobs))
+        for claim, reading in jobs:
+            progress.update(task, description=f"{claim.id} / {reading}")
+            row = check_reading(claim, reading, examples=args.examples, seed=args.seed)
+            rows.append(_jsonable(row.as_dict()))
+            progress.advance(task)
+    seconds = time.perf_counter() - t0
+    meta = {"lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "seed": args.seed, "examples": args.examples, "seconds": seconds}
+
+    table = Table(title=f"lipbound verify (seed {args.seed}, {args.examples} sampled cases per reading)")
+    for col in ("claim", "reading", "status", "expected", "cases", "tightest ratio", "time (s)"):
+        table.add_column(col)
+    for r in rows:
+        style = "red" if r["expected"] and r["status"] == "refuted" else None
+        table.add_row(r["claim"], r["reading"], r["status"], "holds" if r["expected"] else "fails",
+                      str(r["cases"]), _fmt_ratio(r["tightest_ratio"]), f"{r['seconds']:.2f}", style=style)
+    console.print(table)
+    if args.json:
+        if to_stdout:
+            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        else:
+            atomic_write_json(args.json, rows)
+            console.print(f"wrote {len(rows)} rows to {args.json}")
+    if args.markdown:
+        atomic_write_text(args.markdown, _markdown(rows, meta))
+        console.print(f"wrote the report to {args.markdown}")
+    unexpected = [r for r in rows if r["expected"] and r["status"] == "refuted"]
+    if unexpected:
+        console.print(f"[red]{len(unexpected)} reading(s) the ledger expects to hold were refuted: "
+                      + ", ".join(f"{r['claim']}/{r['reading']}" for r in unexpected))
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lipbound`` command."""
+    p = argparse.ArgumentParser(prog="lipbound", description=__doc__)
+    p.add_argument("--version", action="version", version=f"lipbound {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("claims", help="list the claim ledger")
+    c.add_argument("--json", action="store_true", help="print the ledger as JSON")
+    c.set_defaults(func=_cmd_claims)
+
+    v = sub.add_parser("verify", help="check claims and report one row per reading")
+    v.add_argument("--claim", action="append", metavar="ID", help="claim id to check (repeatable; default: all)")
+    v.add_argument("--json", metavar="PATH", help="write the rows as a JSON array to PATH ('-' for stdout)")
+    v.add_argument("--markdown", metavar="PATH", help="write a Markdown report to PATH")
+    v.add_argument("--examples", type=int, default=50, metavar="N", help="sampled cases per reading (default 50)")
+    v.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the case generators (default 0)")
+    v.add_argument("--no-zoo", action="store_true", help="skip the trained-model cases (no training)")
+    v.set_defaults(func=_cmd_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lipbound`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LipboundError as exc:
+        print(f"lipbound: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
