@@ -100,7 +100,7 @@ def flat_param_jacobian(fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
     """Jacobian of ``fn(params)`` w.r.t. all parameters, as a matrix ``(out_numel, n_params)``."""
     jac = jacrev(fn)(params)
     out_numel = fn(params).numel()
-    return torch.cat([jac[n].reshape(out_numel, -1) for n in params], dim=1)
+    return torch.cat([jac[n].reshape(out_numel, -1) for n in params], dim=1).detach()
 
 
 def fused_latent_fn(model: MultimodalAutoencoder, xs: Sequence[torch.Tensor], i: int,

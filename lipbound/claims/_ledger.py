@@ -182,7 +182,8 @@ class Claim:
     def id(self) -> str:
         return self.statement.id
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        """Raise ValueError unless every reading has an evaluator or a proof, and nothing else does."""
         names = {r.name for r in self.statement.readings}
         extra = (set(self.evaluators) | set(self.proofs)) - names
         missing = names - set(self.evaluators) - set(self.proofs)

@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..errors import UnknownClaimError
 from . import statements as st
 from ._ledger import Claim
 from .section3 import EQ3_EVALUATORS, LEMMA33_EVALUATORS, lemma_3_1, lemma_3_2, sec_3_4, thm_3_3
 
 
-def _proofs(module: str):
-    """The ``PROOFS`` dict of ``proofs.<module>``; empty (readings then "holds" at best) if the
-    top-level ``proofs`` package is not importable."""
-    import importlib
+class _LazyProofs(Mapping):
+    """The ``PROOFS`` dict of ``proofs.<module>``, imported on first use (the proof scripts import
+    lipbound themselves). Empty, so readings are "holds" at best, if the top-level ``proofs``
+    package is not importable."""
 
-    try:
-        return importlib.import_module(f"proofs.{module}").PROOFS
-    except ModuleNotFoundError as exc:
-        if exc.name in ("proofs", f"proofs.{module}"):
-            return {}
-        raise
+    def __init__(self, module: str) -> None:
+        self._module = module
+        self._proofs: dict | None = None
+
+    def _load(self) -> dict:
+        if self._proofs is None:
+            import importlib
+
+            try:
+                self._proofs = dict(importlib.import_module(f"proofs.{self._module}").PROOFS)
+            except ModuleNotFoundError as exc:
+                if exc.name not in ("proofs", f"proofs.{self._module}"):
+                    raise
+                self._proofs = {}
+        return self._proofs
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _proofs(module: str) -> Mapping:
+    return _LazyProofs(module)
 
 
 def _build() -> dict[str, Claim]:
