@@ -1,0 +1,76 @@
+"""The `lipbound` command line: verify's JSON rows, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from independent import mp_constants
+from lipbound import cli
+from lipbound.claims import CLAIMS, Claim, ClaimStatement, Evaluator, Outcome, ReadingStatement
+
+KEYS = {"claim", "reading", "status", "expected", "cases", "tightest_ratio", "counterexample", "seconds"}
+
+
+def test_verify_thm_3_3_json_stdout(capsys):
+    """`lipbound verify --claim thm-3.3 --json -`: one row per reading; refuted rows carry a
+    counterexample that is re-checked here in 50-digit arithmetic, independent of lipbound."""
+    code = cli.main(["verify", "--claim", "thm-3.3", "--json", "-", "--examples", "10", "--no-zoo"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [r["reading"] for r in rows] == [r.name for r in CLAIMS["thm-3.3"].statement.readings]
+    for r in rows:
+        assert KEYS <= set(r)
+        if r["status"] == "refuted":
+            cex = r["counterexample"]
+            c = mp_constants(cex["matrices"], cex["setting"])
+            if r["reading"] == "true-shared":
+                assert c["cat"] > c["sum"]
+            elif r["reading"] == "concat-equals-l2":
+                assert abs(c["cat"] - sum(v**2 for v in c["L"]) ** 0.5) > 1e-6
+            elif r["reading"] == "true-separate-equality":
+                assert abs(c["cat"] - c["sum"]) < 1e-30 and sum(v > 0 for v in c["L"]) >= 2
+            else:
+                pytest.fail(f"unexpected refuted reading {r['reading']}")
+    assert {r["reading"] for r in rows if r["status"] == "refuted"} == {
+        "true-shared", "concat-equals-l2", "true-separate-equality"}
+
+
+def test_verify_writes_json_and_markdown(tmp_path, capsys):
+    out, md = tmp_path / "sub" / "out.json", tmp_path / "report.md"
+    code = cli.main(["verify", "--claim", "eq-3", "--claim", "lemma-3.3", "--json", str(out),
+                     "--markdown", str(md), "--examples", "3", "--seed", "7", "--no-zoo"])
+    assert code == 0
+    rows = json.loads(out.read_text())
+    assert [(r["claim"], r["reading"]) for r in rows] == [("eq-3", "formula"), ("lemma-3.3", "formula")]
+    assert all(r["seed"] == 7 and r["cases"] == 3 for r in rows)
+    text = md.read_text()
+    assert "| eq-3 | formula | proved |" in text and "seed 7" in text
+
+
+def test_verify_unknown_claim(capsys):
+    assert cli.main(["verify", "--claim", "thm-9.9"]) == 2
+    assert "unknown claim id 'thm-9.9'" in capsys.readouterr().err
+
+
+def test_verify_rejects_zero_examples(capsys):
+    assert cli.main(["verify", "--claim", "eq-3", "--examples", "0"]) == 2
+    assert "--examples must be at least 1" in capsys.readouterr().err
+
+
+def test_verify_exit_code_when_expected_reading_is_refuted(monkeypatch, capsys):
+    st = ClaimStatement("toy", "toy", "Toy", "none", "x", (), (ReadingStatement("r", "false", True),),
+                        "docs/x.md", "proofs/x.py", "tests/x.py")
+    ev = Evaluator(sample=lambda rng, k: {}, evaluate=lambda c: Outcome(False, 2.0, 1.0, {"why": "toy"}), method="toy")
+    monkeypatch.setitem(CLAIMS, "toy", Claim(st, {"r": ev}))
+    assert cli.main(["verify", "--claim", "toy", "--examples", "2"]) == 1
+    assert "expects to hold were refuted: toy/r" in capsys.readouterr().out
+
+
+def test_claims_listing(capsys):
+    assert cli.main(["claims", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [c["claim"] for c in listed] == list(CLAIMS)
+    assert cli.main(["claims"]) == 0
+    assert "thm-3.3" in capsys.readouterr().out
