@@ -111,7 +111,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.examples < 1:
         raise LipboundError(f"--examples must be at least 1, got {args.examples}")
     to_stdout = args.json == "-"
-    console = Console(stderr=to_stdout)
+    console = Console(stderr=to_stdout, width=None if sys.stdout.isatty() else 120)
     jobs = [(c, r.name) for c in claims for r in c.statement.readings]
     rows = []
     t0 = time.perf_counter()
@@ -129,7 +129,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     table = Table(title=f"lipbound verify (seed {args.seed}, {args.examples} sampled cases per reading)")
     for col in ("claim", "reading", "status", "expected", "cases", "tightest ratio", "time (s)"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for r in rows:
         style = "red" if r["expected"] and r["status"] == "refuted" else None
         table.add_row(r["claim"], r["reading"], r["status"], "holds" if r["expected"] else "fails",
