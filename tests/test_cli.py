@@ -74,3 +74,16 @@ def test_claims_listing(capsys):
     assert [c["claim"] for c in listed] == list(CLAIMS)
     assert cli.main(["claims"]) == 0
     assert "thm-3.3" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_full_verify_like_make_run(tmp_path, capsys):
+    """The main job end to end: every claim, default case counts, trained zoo models included."""
+    out = tmp_path / "verify.json"
+    code = cli.main(["verify", "--json", str(out), "--markdown", str(tmp_path / "verify.md")])
+    rows = json.loads(out.read_text())
+    assert code == 0
+    assert len(rows) == sum(len(c.statement.readings) for c in CLAIMS.values())
+    for r in rows:
+        assert (r["status"] in ("proved", "holds")) if r["expected"] else (r["status"] == "refuted"), r
+        assert r["cases"] >= 50
