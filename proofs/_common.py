@@ -53,15 +53,22 @@ class Steps:
         return ProofResult(proved, scope, text)
 
 
-def main(proofs: dict[str, Callable[[], ProofResult]]) -> int:
-    """Print each reading's proof result; exit status 1 if any step failed."""
+def main(proofs: dict[str, Callable[[], ProofResult]], claim_id: str) -> int:
+    """Print each reading's proof result; exit status 1 if any result differs from the ledger's
+    expectation (a reading expected to hold not proved, or one expected to fail not disproved)."""
+    from lipbound.claims import get_claim
+
+    statement = get_claim(claim_id).statement
     bad = 0
     for name, fn in proofs.items():
         res = fn()
-        print(f"{name}: proved={res.proved} [{res.scope}]")
+        expected = statement.reading(name).expected
+        agrees = res.proved is expected
+        print(f"{claim_id} / {name}: proved={res.proved} (ledger expects it to {'hold' if expected else 'fail'})"
+              f"{'' if agrees else '  <-- DISAGREES'} [{res.scope}]")
         for s in res.steps:
             print(f"    {s}")
-        bad += res.proved is False
+        bad += not agrees
     return 1 if bad else 0
 
 

@@ -28,4 +28,4 @@ def prove_formula() -> ProofResult:
 PROOFS = {"formula": prove_formula}
 
 if __name__ == "__main__":
-    sys.exit(main(PROOFS))
+    sys.exit(main(PROOFS, "eq-3"))

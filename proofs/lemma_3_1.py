@@ -39,4 +39,4 @@ def prove_locality() -> ProofResult:
 PROOFS = {"formula": prove_formula, "locality": prove_locality}
 
 if __name__ == "__main__":
-    sys.exit(main(PROOFS))
+    sys.exit(main(PROOFS, "lemma-3.1"))

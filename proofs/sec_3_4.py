@@ -51,4 +51,4 @@ def prove_lipschitz() -> ProofResult:
 PROOFS = {"jacobian-norms-equal": prove_norms, "lipschitz-equal": prove_lipschitz}
 
 if __name__ == "__main__":
-    sys.exit(main(PROOFS))
+    sys.exit(main(PROOFS, "sec-3.4"))

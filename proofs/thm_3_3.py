@@ -175,4 +175,4 @@ PROOFS = {
 }
 
 if __name__ == "__main__":
-    sys.exit(main(PROOFS))
+    sys.exit(main(PROOFS, "thm-3.3"))

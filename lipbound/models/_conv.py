@@ -37,7 +37,7 @@ class ConvEncoder(nn.Module):
     default), flattened, then a linear map to ``latent_dim``.
 
     The defaults follow Section 5.3 (channels 3-256-128-64-32-32-32); ``image_size`` must leave a
-    positive spatial size after the last convolution (at least 94 for the paper's six layers).
+    positive spatial size after the last convolution (at least 127 for the paper's six layers).
 
     >>> enc = ConvEncoder(image_size=16, in_channels=1, channels=(4, 4), latent_dim=5)
     >>> enc(torch.zeros(2, 1, 16, 16)).shape
