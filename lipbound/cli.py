@@ -97,6 +97,19 @@ def _markdown(rows: list[dict], meta: dict) -> str:
 def _cmd_verify(args: argparse.Namespace) -> int:
     import os
 
+    saved_no_zoo = os.environ.get("LIPBOUND_NO_ZOO")
+    if args.no_zoo:
+        os.environ["LIPBOUND_NO_ZOO"] = "1"
+    try:
+        return _verify(args, saved_no_zoo)
+    finally:
+        if saved_no_zoo is None:
+            os.environ.pop("LIPBOUND_NO_ZOO", None)
+        else:
+            os.environ["LIPBOUND_NO_ZOO"] = saved_no_zoo
+
+
+def _verify(args: argparse.Namespace, _saved: str | None) -> int:
     import torch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -105,8 +118,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from ._io import atomic_write_json, atomic_write_text
     from .claims import CLAIMS, check_reading, get_claim
 
-    if args.no_zoo:
-        os.environ["LIPBOUND_NO_ZOO"] = "1"
     claims = [get_claim(c) for c in args.claim] if args.claim else list(CLAIMS.values())
     if args.examples < 1:
         raise LipboundError(f"--examples must be at least 1, got {args.examples}")

@@ -28,8 +28,10 @@ def reconstruction_loss(
     r"""The paper's loss (Eq. 2): :math:`L = \sum_{j=1}^{M} \lVert x_j - D_j(z) \rVert_2^2` per sample.
 
     Each modality's squared error is summed over all of its entries; ``reduction`` combines the
-    per-sample losses over the batch (``"mean"``, ``"sum"`` or ``"none"``). Inputs without a batch
-    dimension are single samples of the modality's shape; pass ``reduction="none"`` to keep them.
+    per-sample losses over the batch (``"mean"``, ``"sum"`` or ``"none"``). Dimension 0 of an input
+    with two or more dimensions is the batch; a 1-D input is one sample. An unbatched sample of a
+    multi-dimensional modality (e.g. one ``(C, H, W)`` image) must be given a batch dimension of 1,
+    as this function cannot tell it from a batch; :meth:`MultimodalAutoencoder.loss` does that itself.
 
     >>> x = [torch.ones(2, 3), torch.zeros(2, 1)]
     >>> y = [torch.zeros(2, 3), torch.ones(2, 1)]
@@ -170,8 +172,22 @@ class MultimodalAutoencoder(nn.Module):
         return self.decode(self.fuse(self.encode(xs)))
 
     def loss(self, xs: Sequence[torch.Tensor], reduction: str = "mean", check: bool = False) -> torch.Tensor:
-        """:func:`reconstruction_loss` of this model on inputs ``xs`` (Eq. 2)."""
+        """:func:`reconstruction_loss` of this model on inputs ``xs`` (Eq. 2).
+
+        ``xs`` is a batch (dimension 0 of every input) or one unbatched sample (every input has
+        exactly its encoder's ``in_shape``); an unbatched sample's loss is a scalar for every
+        ``reduction``.
+        """
         if check:
             for i, x in enumerate(xs):
                 check_finite_tensor(x, name=f"modality {i} input")
-        return reconstruction_loss(xs, self(xs), reduction=reduction)
+        outs = self(xs)
+        shapes = [getattr(e, "in_shape", None) for e in self.encoders]
+        if all(s is not None and x.ndim == len(s) for x, s in zip(xs, shapes)):
+            # one unbatched sample: give it a batch of 1 so (C, H, W) inputs are not read as C samples
+            if reduction not in ("mean", "sum", "none"):
+                raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+            return reconstruction_loss(
+                [x.unsqueeze(0) for x in xs], [y.unsqueeze(0) for y in outs], reduction="none"
+            )[0]
+        return reconstruction_loss(xs, outs, reduction=reduction)

@@ -59,6 +59,7 @@ class ConvEncoder(nn.Module):
         h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
         self.in_shape = (int(in_channels), int(h), int(w))
         self.latent_dim = int(latent_dim)
+        self.activation_name = activation_name
         self.heights = conv_output_sizes(h, len(channels), kernel_size, stride, padding)
         self.widths = conv_output_sizes(w, len(channels), kernel_size, stride, padding)
         layers: list[nn.Module] = []
@@ -125,9 +126,11 @@ class ConvDecoder(nn.Module):
 
     @classmethod
     def mirror(cls, encoder: ConvEncoder, in_features: int, **kwargs) -> "ConvDecoder":
-        """Build the decoder that mirrors ``encoder`` (same channels and convolution geometry)."""
+        """Build the decoder that mirrors ``encoder`` (same channels, convolution geometry and activation)."""
         channels = [m.out_channels for m in encoder.features if isinstance(m, nn.Conv2d)]
         conv = next(m for m in encoder.features if isinstance(m, nn.Conv2d))
+        if "activation_name" not in kwargs:
+            kwargs["activation_name"] = encoder.activation_name
         return cls(
             in_features,
             encoder.in_shape,

@@ -127,7 +127,13 @@ def _constants(case: dict[str, Any]) -> tuple[dict[str, Any], list[np.ndarray]]:
 
 
 def _trained_cases(setting: str = "separate") -> list[dict[str, Any]]:
-    return [{**c, "setting": setting} for c in zoo_cases(kind="mlp")]
+    """Zoo MLP models with equal latent widths (f_sum needs them), one case per seeded input."""
+    cases = zoo_cases(kind="mlp")
+    if not cases:
+        return []
+    from ...zoo import ZOO
+
+    return [{**c, "setting": setting} for c in cases if len(set(ZOO[c["zoo"]].latent_dims)) == 1]
 
 
 def _label(case: dict[str, Any]) -> str:
