@@ -9,7 +9,7 @@ E_M(x_M;\theta_{E_M}))`, decoders :math:`D_j(z;\theta_{D_j})`, :math:`J_a f` the
 
 from __future__ import annotations
 
-from ._ledger import ClaimStatement, ReadingStatement
+from .._ledger import ClaimStatement, ReadingStatement
 
 _DIFF = (
     "M >= 1 modalities; encoders E_i, fusion U and decoders D_j differentiable at the point considered "
