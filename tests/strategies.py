@@ -70,3 +70,16 @@ def bounds_cases(draw):
 SMALL_CONCAT_CASE = {"fusion": "concat", "M": 2, "in_dims": [3, 2], "latent_dims": [2, 3], "hidden": [4],
                      "activation": "tanh", "init_seed": 1, "input_seed": 2, "input_scale": 1.0}
 FUSIONS = ["sum", "concat", "attention"]
+
+
+@st.composite
+def attention_weight_cases(draw):
+    """A weights case for Theorems 4.1/4.2 (same dict layout as ``sample_weights_case``)."""
+    from lipbound.claims.section4._cases import FAMILIES
+
+    fam = draw(st.sampled_from(FAMILIES))
+    m = draw(st.integers(2, 4))
+    k = 1 if fam == "scalar" else draw(st.integers(1, 4))
+    dims = [1] * m if fam == "scalar" else draw(st.lists(st.integers(1, 4), min_size=m, max_size=m))
+    return {"family": fam, "M": m, "k": k, "dims": dims, "scale": draw(st.floats(0.1, 3.0)),
+            "R": draw(st.sampled_from([0.5, 1.0, 2.0])), "seed": draw(seeds)}

@@ -1,0 +1,168 @@
+r"""The pairwise-averaged bilinear attention map as a function of its weights, its Jacobian in closed
+form (Lemma 4.1), lipbound's bounds for Theorems 4.1 and 4.2, the paper's reconstructed bounds, and
+sound lower bounds by projected gradient ascent.
+
+Notation: weights :math:`W_i \in \mathbb{R}^{k \times d_i}` (the *effective* weights, i.e. after any
+spectral normalisation and score scaling), :math:`p_i = W_i x_i`, :math:`u = \sum_j p_j`,
+:math:`\alpha_i = \tfrac1M p_i^\top u`, :math:`f(x)_i = \alpha_i x_i`. Input set
+:math:`B_R = \{x : \lVert x_i \rVert \le R \ \forall i\}` (a product of balls, convex). Norm
+constants: :math:`w_i = \lVert W_i \rVert_2`, :math:`w_{\max} = \max_i w_i`, :math:`S = \sum_i w_i`,
+:math:`\sigma = \lVert [W_1 \cdots W_M] \rVert_2`, :math:`U = \min(S, \sigma\sqrt{M})` (so that
+:math:`\lVert u \rVert \le R\,U` on :math:`B_R`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.func import jacrev, jvp
+
+#: Reconstructed constant of the paper's Theorem 4.1 bound ``C * R^2 * W_max^2``: the proof's
+#: Step 5 gives sum_i ||Δf_i||^2 <= 2 W^4 R^4 (4 ||Δ||^2 + M ā^2) <= 10 W^4 R^4 ||Δ||^2.
+PAPER_41_CONSTANT = math.sqrt(10.0)
+
+
+def split(x: torch.Tensor, dims: Sequence[int]) -> list[torch.Tensor]:
+    """Split a stacked vector (last axis) into modality blocks of widths ``dims``."""
+    return list(torch.split(x, list(dims), dim=-1))
+
+
+def attention_map(ws: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """:math:`f(x) = [\\alpha_1 x_1; \\dots; \\alpha_M x_M]` for a stacked input ``x`` (last axis)."""
+    dims = [w.shape[1] for w in ws]
+    xs = split(x, dims)
+    ps = [xi @ w.T for xi, w in zip(xs, ws)]
+    u = sum(ps)
+    m = len(ws)
+    return torch.cat([((p * u).sum(-1, keepdim=True) / m) * xi for p, xi in zip(ps, xs)], dim=-1)
+
+
+def jacobian_closed(ws: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    r"""Lemma 4.1 in closed form: :math:`J = D + \tilde X G`, block (i, k) equal to
+    :math:`\delta_{ik}\alpha_i I + x_i (\partial\alpha_i/\partial x_k)^\top` with
+    :math:`\partial\alpha_i/\partial x_k = \tfrac1M (W_k^\top p_i + \delta_{ik} W_i^\top u)`."""
+    dims = [w.shape[1] for w in ws]
+    m = len(ws)
+    xs = split(x, dims)
+    ps = [w @ xi for w, xi in zip(ws, xs)]
+    u = sum(ps)
+    rows = []
+    for i in range(m):
+        alpha = (ps[i] @ u) / m
+        blocks = []
+        for k in range(m):
+            g = ws[k].T @ ps[i] / m
+            if k == i:
+                g = g + ws[i].T @ u / m
+            blk = torch.outer(xs[i], g)
+            if k == i:
+                blk = blk + alpha * torch.eye(dims[i], dtype=x.dtype)
+            blocks.append(blk)
+        rows.append(torch.cat(blocks, dim=1))
+    return torch.cat(rows, dim=0)
+
+
+def norm_constants(ws: Sequence[np.ndarray | torch.Tensor]) -> dict[str, float]:
+    """:math:`w_i, w_{\\max}, S, \\sigma, \\sqrt{\\sum w_i^2}` of the weights (float64 LAPACK SVD)."""
+    mats = [np.asarray(w.detach().numpy() if isinstance(w, torch.Tensor) else w, dtype=np.float64) for w in ws]
+    w = [float(np.linalg.norm(a, 2)) for a in mats]
+    sigma = float(np.linalg.norm(np.hstack(mats), 2))
+    m = len(mats)
+    s = sum(w)
+    return {"w": w, "w_max": max(w), "S": s, "sigma": sigma, "l2": math.sqrt(sum(v * v for v in w)),
+            "U": min(s, sigma * math.sqrt(m)), "M": m}
+
+
+def thm41_bound(ws, radius: float) -> float:
+    r"""lipbound's Theorem 4.1: :math:`L \le \tfrac{R^2}{M}\,(2 w_{\max} U + \sigma \sqrt{\textstyle\sum_i w_i^2})`."""
+    c = norm_constants(ws)
+    return radius**2 / c["M"] * (2 * c["w_max"] * c["U"] + c["sigma"] * c["l2"])
+
+
+def paper41_bound(ws, radius: float) -> float:
+    r"""The paper's Theorem 4.1 as reconstructed: :math:`\sqrt{10}\,R^2 W_{\max}^2`."""
+    return PAPER_41_CONSTANT * radius**2 * norm_constants(ws)["w_max"] ** 2
+
+
+def thm42_bound(ws, radius: float) -> float:
+    r"""lipbound's Theorem 4.2: :math:`\mathrm{Lip}(J) \le \tfrac{2 R\, w_{\max}}{M}\,(U + 2\sigma)` on :math:`B_R`."""
+    c = norm_constants(ws)
+    return 2 * radius * c["w_max"] / c["M"] * (c["U"] + 2 * c["sigma"])
+
+
+def project(x: torch.Tensor, dims: Sequence[int], radius: float) -> torch.Tensor:
+    """Project (batched) stacked inputs onto :math:`B_R` block by block."""
+    out = []
+    for xi in split(x, dims):
+        n = xi.norm(dim=-1, keepdim=True).clamp_min(1e-300)
+        out.append(xi * torch.clamp(radius / n, max=1.0))
+    return torch.cat(out, dim=-1)
+
+
+def _starts(dims, radius, n_starts, gen):
+    n = sum(dims)
+    x = torch.randn(n_starts, n, generator=gen, dtype=torch.float64)
+    # half the starts on the boundary (every block at norm R), half inside
+    x = project(x * 10.0, dims, radius)
+    x[n_starts // 2:] *= torch.rand(n_starts - n_starts // 2, 1, generator=gen, dtype=torch.float64)
+    return x
+
+
+def lower_lipschitz(ws, radius: float, *, n_starts: int = 8, steps: int = 60, seed: int = 0,
+                    lr: float = 0.05) -> tuple[float, torch.Tensor]:
+    r"""A sound lower bound of :math:`\mathrm{Lip}(f; B_R) = \sup_{B_R} \lVert J(x) \rVert_2`: projected
+    gradient ascent on :math:`\lVert J(x)\rVert_2` from ``n_starts`` starts; the returned value is
+    :math:`\lVert J(x^*)\rVert_2` re-evaluated with :func:`torch.func.jacrev` of :func:`attention_map`
+    (not the closed form) at the best feasible point :math:`x^*`."""
+    ws = [torch.as_tensor(w, dtype=torch.float64) for w in ws]
+    dims = [w.shape[1] for w in ws]
+    gen = torch.Generator().manual_seed(seed)
+    x = _starts(dims, radius, n_starts, gen).requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=lr * max(radius, 1e-12))
+    jac = torch.vmap(lambda v: jacobian_closed(ws, v))
+    for _ in range(steps):
+        opt.zero_grad()
+        val = torch.linalg.matrix_norm(jac(x), ord=2)
+        (-val.sum()).backward()
+        opt.step()
+        with torch.no_grad():
+            x.copy_(project(x, dims, radius))
+    with torch.no_grad():
+        vals = torch.linalg.matrix_norm(jac(x), ord=2)
+        best = x[int(torch.argmax(vals))].clone()
+    true_j = jacrev(lambda v: attention_map(ws, v))(best)
+    return float(torch.linalg.matrix_norm(true_j, ord=2)), best
+
+
+def lower_jacobian_lipschitz(ws, radius: float, *, n_starts: int = 8, steps: int = 60, seed: int = 0,
+                             lr: float = 0.05) -> tuple[float, torch.Tensor, torch.Tensor]:
+    r"""A sound lower bound of :math:`\mathrm{Lip}(J; B_R) = \sup_{x \in B_R,\ \lVert v\rVert = 1}
+    \lVert dJ(x)[v] \rVert_2`, by projected ascent over :math:`(x, v)`; the value is re-evaluated with
+    :func:`torch.func.jvp` of :func:`torch.func.jacrev` of :func:`attention_map` at the best point."""
+    ws = [torch.as_tensor(w, dtype=torch.float64) for w in ws]
+    dims = [w.shape[1] for w in ws]
+    gen = torch.Generator().manual_seed(seed)
+    x = _starts(dims, radius, n_starts, gen).requires_grad_(True)
+    v = torch.randn(n_starts, sum(dims), generator=gen, dtype=torch.float64).requires_grad_(True)
+    opt = torch.optim.Adam([x, v], lr=lr * max(radius, 1e-12))
+
+    def djv(xx, vv):
+        return jvp(lambda y: jacobian_closed(ws, y), (xx,), (vv / vv.norm(),))[1]
+
+    batched = torch.vmap(djv)
+    for _ in range(steps):
+        opt.zero_grad()
+        val = torch.linalg.matrix_norm(batched(x, v), ord=2)
+        (-val.sum()).backward()
+        opt.step()
+        with torch.no_grad():
+            x.copy_(project(x, dims, radius))
+    with torch.no_grad():
+        vals = torch.linalg.matrix_norm(batched(x, v), ord=2)
+        k = int(torch.argmax(vals))
+        bx, bv = x[k].clone(), (v[k] / v[k].norm()).clone()
+    true = jvp(jacrev(lambda y: attention_map(ws, y)), (bx,), (bv,))[1]
+    return float(torch.linalg.matrix_norm(true, ord=2)), bx, bv

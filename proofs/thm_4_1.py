@@ -1,0 +1,141 @@
+r"""Symbolic checks for Theorem 4.1's readings (attention map on B_R = {||x_i|| <= R}).
+
+``our-bound``: the identities the proof rests on, checked on a symbolic instance (M = 2, d = k = 2):
+J = D + X G (Lemma 4.1's decomposition), X^T X = diag(||x_i||^2) (so ||X||_2 = max ||x_i|| <= R),
+G = (1/M)(A + P^T W) with A A^T = diag(||W_i^T u||^2) (so ||A||_2 = max_i ||W_i^T u||); the remaining
+steps are the triangle inequality and submultiplicativity: ||J|| <= max|alpha_i| + R ||G||,
+|alpha_i| <= w_i R^2 U / M, ||A|| <= w_max R U, ||P^T W|| <= ||P||_F sigma <= R sqrt(sum w_i^2) sigma.
+``paper-bound``: the paper's steps (Appendix C.2): the score-difference and block-difference identities and
+2(4a^2 + b^2) - (2a + b)^2 = (2a - b)^2 >= 0, giving 2(4 + 1) = 10. ``regime-below``: ours <= 3 R^2 w_max^2 <
+sqrt(10) R^2 w_max^2. ``quadratic-in-R``: f(cx) = c^3 f(x). ``linear-in-w`` and ``regime-above``: exact
+witnesses (Lip = 3 t^2 for scalar modalities with W_i = t; the bound 3 * 0.32 < 1 < sqrt(10) * 0.32).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import sympy as sp
+
+from lipbound.claims._ledger import ProofResult
+from proofs._attention import instance, stacked
+from proofs._common import Steps, is_nonnegative, is_zero, main
+
+SCOPE = "identities on a symbolic instance M = 2, d = k = 2; norm inequalities are the standard ones cited"
+
+
+def _closed_form(ws, xs):
+    m = len(ws)
+    ps = [w * x for w, x in zip(ws, xs)]
+    u = sum(ps[1:], ps[0])
+    rows = []
+    for i in range(m):
+        alpha = (ps[i].T * u)[0, 0] / m
+        row = []
+        for k in range(m):
+            g = ws[k].T * ps[i] / m + (ws[i].T * u / m if k == i else sp.zeros(ws[i].cols, 1))
+            blk = xs[i] * g.T + (alpha * sp.eye(xs[i].rows) if k == i else sp.zeros(xs[i].rows, xs[k].rows))
+            row.append(blk)
+        rows.append(sp.Matrix.hstack(*row))
+    return sp.Matrix.vstack(*rows), ps, u
+
+
+def prove_our_bound() -> ProofResult:
+    ws, xs, f = instance()
+    steps = Steps()
+    jac = f.jacobian(stacked(xs))
+    closed, ps, u = _closed_form(ws, xs)
+    steps.check("J == D + X G (closed form of Lemma 4.1)", is_zero(jac - closed))
+    xt = sp.diag(*xs)  # block-diagonal with the x_i as columns: n x M
+    steps.check("X^T X == diag(||x_i||^2)", is_zero(xt.T * xt - sp.diag(*[(x.T * x)[0, 0] for x in xs])))
+    a = sp.diag(*[(u.T * w) for w in ws])  # row i holds u^T W_i in block i
+    steps.check("A A^T == diag(||W_i^T u||^2)", is_zero(a * a.T - sp.diag(*[(u.T * w * w.T * u)[0, 0] for w in ws])))
+    m = len(ws)
+    p = sp.Matrix.hstack(*ps)
+    wcat = sp.Matrix.hstack(*ws)
+    g = sp.Matrix.vstack(*[sp.Matrix.hstack(*[(ws[k].T * ps[i] + (ws[i].T * u if k == i else sp.zeros(2, 1))).T / m
+                                                for k in range(m)]) for i in range(m)])
+    steps.check("G == (A + P^T W) / M", is_zero(g - (a + p.T * wcat) / m))
+    return steps.result(SCOPE)
+
+
+def prove_paper_bound() -> ProofResult:
+    ws, xs, _ = instance()
+    ys = [sp.Matrix(2, 1, lambda r, _c, i=i: sp.Symbol(f"y{i}_{r}", real=True)) for i in range(2)]
+    steps = Steps()
+    s = lambda i, j, v: ((ws[i] * v[i]).T * (ws[j] * v[j]))[0, 0]  # noqa: E731
+    ident = s(0, 1, xs) - s(0, 1, ys) - ((ws[0] * xs[0]).T * ws[1] * (xs[1] - ys[1]))[0, 0] \
+        - ((ws[0] * (xs[0] - ys[0])).T * ws[1] * ys[1])[0, 0]
+    steps.check("Step 2: s_ij(x) - s_ij(y) == (W_i x_i)^T W_j (x_j - y_j) + (W_i (x_i - y_i))^T W_j y_j", is_zero(ident))
+    al = sp.Symbol("alpha_x"), sp.Symbol("alpha_y")
+    x0, y0 = xs[0], ys[0]
+    steps.check("Step 4: alpha(x) x_i - alpha(y) y_i == alpha(x)(x_i - y_i) + (alpha(x) - alpha(y)) y_i",
+                is_zero(al[0] * x0 - al[1] * y0 - (al[0] * (x0 - y0) + (al[0] - al[1]) * y0)))
+    a_, b_ = sp.symbols("a b", real=True)
+    steps.check("Step 5: 2(4a^2 + b^2) - (2a + b)^2 == (2a - b)^2 >= 0",
+                is_zero(2 * (4 * a_**2 + b_**2) - (2 * a_ + b_) ** 2 - (2 * a_ - b_) ** 2))
+    mm = sp.Symbol("M", positive=True)
+    steps.check("Step 5: M * (sum a_j / M)^2 <= sum a_j^2 (Cauchy-Schwarz), so the total factor is 2 (4 + 1) = 10",
+                sp.Integer(2) * (4 + 1) == 10 and is_nonnegative(mm))
+    return steps.result("the reconstructed steps of Appendix C.2, symbolic instance M = 2, d = k = 2")
+
+
+def prove_regime_below() -> ProofResult:
+    steps = Steps()
+    m, w, r = sp.symbols("M w_max R", positive=True)
+    # with U <= M w_max and sigma sqrt(sum w^2) <= M w_max^2: ours <= (R^2/M)(2 M w^2 + M w^2) = 3 R^2 w^2
+    ours_max = r**2 / m * (2 * w * (m * w) + m * w**2)
+    steps.check("ours <= 3 R^2 w_max^2", is_zero(ours_max - 3 * r**2 * w**2))
+    steps.check("3 < sqrt(10)", bool(sp.sqrt(10) > 3))
+    return steps.result("U <= S <= M w_max and sigma^2 <= sum w_i^2 <= M w_max^2 (standard)")
+
+
+def prove_quadratic_in_r() -> ProofResult:
+    ws, xs, f = instance()
+    c = sp.Symbol("c", positive=True)
+    steps = Steps()
+    f_c = f.subs({v: c * v for x in xs for v in x}, simultaneous=True)
+    steps.check("f(cx) == c^3 f(x), so J(cx) = c^2 J(x) and Lip(f; B_cR) = c^2 Lip(f; B_R)", is_zero(f_c - c**3 * f))
+    return steps.result("symbolic instance M = 2, d = k = 2")
+
+
+def _scalar_lip(t):
+    """Exact Lip of the M = 2 scalar attention with W_i = t on B_1: the Jacobian norm at the corner (1, 1)."""
+    x1, x2 = sp.symbols("x1 x2", real=True)
+    f = sp.Matrix([t**2 * (x1 + x2) * x1**2 / 2, t**2 * (x1 + x2) * x2**2 / 2])  # alpha_i x_i, alpha_i = t^2 x_i (x1 + x2)/2
+    j = f.jacobian([x1, x2]).subs({x1: 1, x2: 1})
+    return max(abs(e) for e in j.eigenvals())  # symmetric: spectral norm = largest |eigenvalue|
+
+
+def refute_linear_in_w() -> ProofResult:
+    steps = Steps()
+    l1, l2 = _scalar_lip(sp.Integer(1)), _scalar_lip(sp.Integer(2))
+    t = sp.Symbol("t", positive=True)
+    # lipbound's bound for this witness: w_i = t, S = 2t, sigma = sqrt(2) t, U = 2t: (1/2)(2t * 2t + 2 t^2) = 3 t^2
+    ours = sp.Rational(1, 2) * (2 * t * 2 * t + sp.sqrt(2) * t * sp.sqrt(2) * t)
+    steps.check("the corner value equals lipbound's certified bound, so Lip = 3 t^2 exactly",
+                is_zero(_scalar_lip(t) - ours) and is_zero(ours - 3 * t**2))
+    steps.check(f"Lip(2W) == 2 Lip(W) on the scalar witness (exact: {l2} vs 2 x {l1})", sp.simplify(l2 - 2 * l1) == 0)
+    return steps.result("exact witness: M = 2 scalar modalities, W_i = t, R = 1; Lip = 3 t^2")
+
+
+def refute_regime_above() -> ProofResult:
+    steps = Steps()
+    w2 = sp.Rational(32, 100)
+    premise = sp.sqrt(10) * w2
+    ours = 3 * w2  # our bound for M = 2 scalar modalities with equal weights: 3 R^2 w^2
+    steps.check(f"premise sqrt(10) * 0.32 > 1 implies Lip > 1; but Lip <= {ours} < 1", not (premise > 1 and ours < 1))
+    return steps.result("exact witness: M = 2 scalar modalities, W_i^2 = 0.32, R = 1")
+
+
+PROOFS = {
+    "our-bound": prove_our_bound,
+    "paper-bound": prove_paper_bound,
+    "quadratic-in-R": prove_quadratic_in_r,
+    "linear-in-w": refute_linear_in_w,
+    "regime-below": prove_regime_below,
+    "regime-above": refute_regime_above,
+}
+
+if __name__ == "__main__":
+    sys.exit(main(PROOFS, "thm-4.1"))

@@ -1,0 +1,116 @@
+"""Theorem 4.1 (attention Lipschitz constant): our bound and the paper's, tightness, scaling, regimes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, find, given, settings, target
+
+from lipbound.claims import Claim, check_reading
+from lipbound.claims.section4 import _attention as A
+from lipbound.claims.section4 import thm_4_1
+from lipbound.claims.statements.thm_4_1 import STATEMENT
+from lipbound.models import AttentionFusion
+from strategies import attention_weight_cases
+
+EV = thm_4_1.EVALUATORS
+CLAIM = Claim(STATEMENT, EV, {})
+
+
+def rid(r):
+    return f"thm-4.1::{r}"
+
+
+@pytest.mark.parametrize("reading", ["our-bound", "paper-bound"], ids=rid)
+@settings(max_examples=15)
+@given(case=attention_weight_cases())
+def test_bounds_hold(reading, case):
+    out = EV[reading].evaluate(case)
+    target(out.ratio, label="lower/bound")
+    assert out.ok, out.counterexample
+
+
+@given(case=attention_weight_cases())
+def test_our_bound_never_above_papers(case):
+    ws = thm_4_1.case_weights(case)
+    assert A.thm41_bound(ws, case["R"]) <= A.paper41_bound(ws, case["R"]) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("reading", ["quadratic-in-R", "regime-below"], ids=rid)
+@given(case=attention_weight_cases())
+def test_identity_and_regime(reading, case):
+    out = EV[reading].evaluate(case)
+    assert out.ok, out.counterexample
+
+
+def numpy_jacobian_norm(ws, x, eps=1e-6):
+    """||J(x)||_2 by central differences in numpy (independent of torch and of the closed form)."""
+    ws = [np.asarray(w, dtype=float) for w in ws]
+    dims = [w.shape[1] for w in ws]
+
+    def f(v):
+        xs = np.split(v, np.cumsum(dims)[:-1])
+        ps = [w @ xi for w, xi in zip(ws, xs)]
+        u = sum(ps)
+        return np.concatenate([(p @ u) / len(ws) * xi for p, xi in zip(ps, xs)])
+
+    n = len(x)
+    jac = np.stack([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(n)], axis=1)
+    return float(np.linalg.norm(jac, 2))
+
+
+def test_closed_form_and_model_agree():
+    g = torch.Generator().manual_seed(0)
+    ws = [torch.randn(3, d, generator=g, dtype=torch.float64) for d in (2, 3)]
+    fusion = AttentionFusion([2, 3], proj_dim=3).double()
+    with torch.no_grad():
+        for p, w in zip(fusion.weights, ws):
+            p.copy_(w)
+    x = torch.randn(5, generator=g, dtype=torch.float64)
+    assert torch.allclose(A.attention_map(ws, x), fusion([x[:2], x[2:]]), rtol=1e-13, atol=0)
+    jac = torch.func.jacrev(lambda v: A.attention_map(ws, v))(x)
+    assert torch.allclose(A.jacobian_closed(ws, x), jac, rtol=1e-12, atol=1e-14)
+
+
+def test_scalar_witness_bracket_closes():
+    """M = 2 scalar modalities, W_i = 1, R = 1: lower bound 3 == lipbound's bound 3 (the bound is attained)."""
+    ws = [torch.ones(1, 1, dtype=torch.float64)] * 2
+    low, x = A.lower_lipschitz(ws, 1.0, n_starts=4, steps=60, seed=0)
+    assert math.isclose(low, 3.0, rel_tol=1e-9) and math.isclose(A.thm41_bound(ws, 1.0), 3.0, rel_tol=1e-12)
+    assert math.isclose(numpy_jacobian_norm([[[1.0]], [[1.0]]], x.numpy()), 3.0, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("reading", ["linear-in-w", "regime-above"], ids=rid)
+def test_refuted_readings(reading):
+    """The ledger's own search refutes the reading; the counterexample is re-checked independently."""
+    row = check_reading(CLAIM, reading, examples=10, seed=0)
+    assert row.status == "refuted"
+    cex = row.counterexample
+    ws = [np.asarray(w) for w in cex["weights"]]
+    # independent certified upper bound from the closed form, in numpy
+    w = [np.linalg.norm(a, 2) for a in ws]
+    sigma = np.linalg.norm(np.hstack(ws), 2)
+    m = len(ws)
+    ours = cex["R"] ** 2 / m * (2 * max(w) * min(sum(w), sigma * math.sqrt(m)) + sigma * math.sqrt(sum(v * v for v in w)))
+    if reading == "regime-above":
+        assert math.sqrt(10) * cex["R"] ** 2 * max(w) ** 2 > 1 > ours
+    else:
+        assert cex["lower_at_tW"] > cex["t"] * ours
+
+
+def test_search_finds_regime_above_counterexample():
+    ev = EV["regime-above"]
+    case = find(attention_weight_cases(), lambda c: not ev.evaluate(c).ok,
+                settings=settings(max_examples=300, derandomize=True, database=None,
+                                  suppress_health_check=list(HealthCheck)))
+    assert not ev.evaluate(case).ok
+
+
+def test_wrong_bound_is_caught(monkeypatch):
+    """Halving lipbound's bound makes the check fail on the tight scalar case."""
+    monkeypatch.setattr(thm_4_1, "thm41_bound", lambda ws, r: 0.5 * A.thm41_bound(ws, r))
+    case = {"family": "scalar", "M": 2, "k": 1, "dims": [1, 1], "scale": 1.0, "R": 1.0, "seed": 3}
+    assert not EV["our-bound"].evaluate(case).ok
