@@ -75,6 +75,11 @@ def train(
         L = \frac{1}{|B|} \sum_{t \in B} \sum_{j=1}^{M} \lVert x_j^{(t)} - D_j(z^{(t)}) \rVert_2^2,
 
     with the samples reshuffled every epoch by a :class:`torch.Generator` seeded with ``seed``.
+    If the model's fusion has a ``regularization_loss()`` method (the attention fusions, Section
+    4.5.2), the step minimises :math:`L + \lambda \sum_i \lVert W_i \rVert_F^2` instead: that term is
+    added to each minibatch loss before the backward pass. The reported losses
+    (:class:`TrainResult`) stay the reconstruction loss of Eq. 2 alone; with :math:`\lambda = 0` the
+    term is a constant zero and training is unchanged.
     The model is moved to ``device`` (and stays there); the data are copied to the device and cast
     to the model's floating dtype. Weight initialisation is the caller's business (seed torch
     before building the model, as :func:`lipbound.zoo.build` does): given the same initial weights,
@@ -157,7 +162,8 @@ def train(
                         f"lower the learning rate (lr={lr}) or check the data and the initial weights"
                     )
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                reg = getattr(model.fusion, "regularization_loss", None)
+                (loss + reg() if reg is not None else loss).backward()
                 opt.step()
                 total += loss.detach() * idx.numel()
             losses.append(float(total) / n)

@@ -1,0 +1,53 @@
+r"""Lemma 4.1: the Jacobian blocks of the pairwise-averaged bilinear attention map (Section 4.3)."""
+
+from __future__ import annotations
+
+from .._ledger import ClaimStatement, ReadingStatement
+
+STATEMENT = ClaimStatement(
+    id="lemma-4.1",
+    ref="Lemma 4.1",
+    title="Jacobian blocks of the attention fusion",
+    paper_ref="Lemma 4.1 (Section 4.3, Eqs. 4-6; proof in Appendix C.1)",
+    paper_wording=(
+        "The Jacobian of the fused map f(x) = [alpha_1 x_1; ...; alpha_M x_M] has an M x M block structure; "
+        "block (i, k) = delta_ik alpha_i I + x_i (d alpha_i / d x_k)^T (a diagonal self-scaling term plus an "
+        "outer-product modulation term). Appendix C.1: for k = i, 'for each j' the derivative of s_ij w.r.t. x_i is "
+        "W_i^T W_j x_j 'since W_j x_j is independent of x_i'; summing over j and dividing by M gives "
+        "d alpha_i/d x_i = (1/M) W_i^T sum_j W_j x_j (Eq. 5, self-block). For k != i 'only the single term j = k "
+        "depends on x_k', giving d alpha_i/d x_k = (1/M) W_k^T W_i x_i (Eq. 6, cross-blocks)."
+    ),
+    assumptions=(
+        "plain attention of Definition 4.1: W_i in R^{k x d_i}, p_i = W_i x_i, u = sum_j p_j, alpha_i = (1/M) p_i^T u "
+        "(j = i included), f_i = alpha_i x_i; M >= 2, any widths d_i, k >= 1, any weights and inputs",
+        "J_{ik} = d f_i / d x_k is the d_i x d_k block of the Jacobian of the stacked output w.r.t. the stacked input",
+        "regularized reading: g(x) = f_{W'}(xhat) with xhat_i = x_i / ||x_i|| (x_i != 0) and the effective weights "
+        "W'_i of AttentionFusion.effective_weights() (spectral normalisation and 1/sqrt(k) scaling fold into W')",
+    ),
+    readings=(
+        ReadingStatement(
+            "blocks",
+            r"J_{ik} = \delta_{ik}\,\alpha_i I_{d_i} + x_i \big(\partial\alpha_i/\partial x_k\big)^\top, \quad "
+            r"\partial\alpha_i/\partial x_k = \tfrac1M\big(W_k^\top p_i + \delta_{ik} W_i^\top u\big) "
+            r"(so \partial\alpha_i/\partial x_i = \tfrac1M (W_i^\top u + W_i^\top p_i): s_{ii} counts twice).",
+            True, "product rule; s_ii = ||W_i x_i||^2 has derivative 2 W_i^T p_i"),
+        ReadingStatement(
+            "paper-cross-block",
+            r"For k \ne i: J_{ik} = \tfrac1M\, x_i\, (W_k^\top W_i x_i)^\top (Eq. 6 as recovered).",
+            True, "only s_ik depends on x_k; agrees with `blocks`"),
+        ReadingStatement(
+            "paper-self-block",
+            r"J_{ii} = \alpha_i I + \tfrac1M\, x_i\, (W_i^\top \textstyle\sum_j W_j x_j)^\top (Eq. 5 as recovered from "
+            r"Appendix C.1, case k = i).",
+            False, "misses the second copy of the s_ii term, (1/M) x_i (W_i^T W_i x_i)^T: M = 2 scalar modalities, "
+                   "W_i = 1, x = (1, 1) give J_11 = 5/2, the recovered Eq. 5 gives 2"),
+        ReadingStatement(
+            "regularized",
+            r"For g(x) = f_{W'}(\hat x), x_i \ne 0: \partial g_i/\partial x_k = J^{f}_{ik}(\hat x; W')\, "
+            r"\big(I - \hat x_k \hat x_k^\top\big)/\lVert x_k\rVert (chain rule through the normalisation).",
+            True, "d(x/||x||)/dx = (I - xhat xhat^T)/||x||"),
+    ),
+    doc_page="docs/claims/lemma-4.1.md",
+    proof_script="proofs/lemma_4_1.py",
+    test_file="tests/test_lemma_4_1.py",
+)
