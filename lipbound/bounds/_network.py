@@ -1,0 +1,268 @@
+r"""Turn a torch module into a flat list of layers that the bound computations understand.
+
+A network is read as a chain :math:`x \mapsto \ell_K(\dots \ell_1(x))` of
+
+* **affine layers** (``Linear``, ``Conv2d``, ``ConvTranspose2d``): their Lipschitz constant is the
+  operator norm of the linear part; the bias plays no role;
+* **reshapes** (``Flatten``, ``Unflatten``, ``Identity``): isometries, Lipschitz constant 1;
+* **activations** applied elementwise, each *slope-restricted*: for all :math:`u \ne v`,
+
+  .. math::
+
+      \alpha \le \frac{\varphi(u) - \varphi(v)}{u - v} \le \beta,
+
+  so :math:`\operatorname{Lip}(\varphi) = \max(|\alpha|, |\beta|)` and LipSDP's quadratic
+  constraints apply with the interval :math:`[\alpha, \beta]`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..errors import ShapeMismatchError, UnsupportedModuleError
+from ..models import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, check_finite
+
+SUPPORTED = (
+    "Sequential (nested)", "Linear", "Conv2d", "ConvTranspose2d", "Flatten", "Unflatten",
+    "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "ELU", "Identity",
+    "lipbound MLPEncoder/MLPDecoder/ConvEncoder/ConvDecoder",
+)
+
+
+def _gelu_exact_range() -> tuple[float, float]:
+    r"""Slope range of the exact GELU :math:`x\Phi(x)`.
+
+    The slope is :math:`s(x) = \Phi(x) + x\phi(x)` and :math:`s'(x) = \phi(x)(2 - x^2)`, so the only
+    extrema are at :math:`x = \pm\sqrt 2` (the limits at :math:`\pm\infty` are 1 and 0, inside the
+    range), and :math:`s(-x) = 1 - s(x)`: :math:`s(\sqrt2) = \Phi(\sqrt2) + \sqrt2\,\phi(\sqrt2)
+    \approx 1.128904` and :math:`s(-\sqrt2) \approx -0.128904` (a dense grid agrees). Evaluated in
+    float64 (error ~1e-16) and rounded outward by 1e-9, far above that error.
+    """
+    r2 = math.sqrt(2.0)
+
+    def s(x: float) -> float:
+        return 0.5 * (1.0 + math.erf(x / r2)) + x * math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+    return s(-r2) - 1e-9, s(r2) + 1e-9
+
+
+def _gelu_tanh_range() -> tuple[float, float]:
+    """Slope range of GELU(approximate='tanh'), by a dense float64 grid on [-10, 10] (outside it the
+    slope is within 1e-15 of 0 or 1). Grid step h = 1e-4; the slope's second derivative is below 2 in
+    magnitude, so the grid misses an extremum by at most h^2 = 1e-8; we round outward by 1e-6."""
+    x = torch.linspace(-10, 10, 200_001, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(nn.functional.gelu(x, approximate="tanh").sum(), x)
+    return float(g.min()) - 1e-6, max(float(g.max()), 1.0) + 1e-6
+
+
+def slope_interval(act: nn.Module) -> tuple[float, float]:
+    """Slope interval ``[alpha, beta]`` of a supported elementwise activation.
+
+    >>> slope_interval(nn.ReLU()), slope_interval(nn.LeakyReLU(0.1)), slope_interval(nn.Sigmoid())
+    ((0.0, 1.0), (0.1, 1.0), (0.0, 0.25))
+    >>> lo, hi = slope_interval(nn.GELU()); round(lo, 4), round(hi, 4)
+    (-0.1289, 1.1289)
+    """
+    if isinstance(act, nn.ReLU):
+        return 0.0, 1.0
+    if isinstance(act, nn.LeakyReLU):
+        a = float(act.negative_slope)
+        return min(a, 1.0), max(a, 1.0)
+    if isinstance(act, nn.Tanh):
+        return 0.0, 1.0
+    if isinstance(act, nn.Sigmoid):
+        return 0.0, 0.25
+    if isinstance(act, nn.ELU):
+        # x > 0: slope 1; x < 0: slope alpha * e^x, between 0 and alpha (either sign of alpha)
+        a = float(act.alpha)
+        return min(0.0, a, 1.0), max(0.0, a, 1.0)
+    if isinstance(act, nn.GELU):
+        return _gelu_tanh_range() if act.approximate == "tanh" else _gelu_exact_range()
+    raise UnsupportedModuleError(f"{type(act).__name__} is not a supported activation")
+
+
+_ACTS = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU)
+
+
+@dataclass
+class Layer:
+    """One layer of a :class:`Network`.
+
+    Attributes:
+        name: the module's path inside the model (``"net.2"``).
+        kind: ``"linear"``, ``"conv"``, ``"convT"``, ``"reshape"`` or ``"activation"``.
+        module: the torch module that computes it.
+        in_shape, out_shape: unbatched shapes.
+        slopes: ``(alpha, beta)`` for activations, else ``None``.
+    """
+
+    name: str
+    kind: str
+    module: nn.Module
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    slopes: tuple[float, float] | None = None
+
+
+@dataclass
+class Network:
+    """A model read as a chain of :class:`Layer` s, with its unbatched input and output shapes."""
+
+    layers: list[Layer]
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...] = field(default=())
+
+    @property
+    def is_dense(self) -> bool:
+        """True if every affine layer is ``Linear`` (the networks the SDP bounds take)."""
+        return all(l.kind in ("linear", "activation", "reshape") for l in self.layers)
+
+
+def _flatten_modules(module: nn.Module, prefix: str) -> list[tuple[str, nn.Module]]:
+    """Expand containers into ``(path, leaf)`` pairs in execution order."""
+    join = (lambda n: f"{prefix}.{n}") if prefix else (lambda n: n)
+    if isinstance(module, nn.Sequential):
+        out = []
+        for n, m in module._modules.items():  # not named_children(): it skips repeated modules
+            out += _flatten_modules(m, join(n))
+        return out
+    if isinstance(module, (MLPEncoder, MLPDecoder)):
+        return _flatten_modules(module.net, join("net"))
+    if isinstance(module, ConvEncoder):
+        return (_flatten_modules(module.features, join("features"))
+                + [(join("<flatten>"), nn.Flatten(start_dim=1))]
+                + _flatten_modules(module.head, join("head")))
+    if isinstance(module, ConvDecoder):
+        return (_flatten_modules(module.head, join("head"))
+                + [(join("<unflatten>"), nn.Unflatten(1, tuple(module.feature_shape)))]
+                + _flatten_modules(module.features, join("features")))
+    return [(prefix or type(module).__name__, module)]
+
+
+def default_input_shape(model: nn.Module) -> tuple[int, ...] | None:
+    """The unbatched input shape a model states (``in_shape``, ``in_features`` or a first Linear)."""
+    for attr in ("in_shape",):
+        if hasattr(model, attr):
+            return tuple(int(v) for v in getattr(model, attr))
+    if isinstance(model, (MLPDecoder, ConvDecoder)):
+        return (int(model.in_features),)
+    if isinstance(model, nn.Linear):
+        return (model.in_features,)
+    if isinstance(model, nn.Sequential) and len(model) > 0:
+        return default_input_shape(model[0])
+    return None
+
+
+def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> Network:
+    """Read ``model`` as a :class:`Network`; ``input_shape`` is unbatched (e.g. ``(3, 32, 32)``).
+
+    Raises :class:`~lipbound.errors.UnsupportedModuleError` naming the first unsupported layer,
+    :class:`~lipbound.errors.NonFiniteError` for NaN/Inf weights and
+    :class:`~lipbound.errors.ShapeMismatchError` when the shape does not fit the layers.
+
+    >>> net = to_network(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2))))
+    >>> [(l.name, l.kind, l.out_shape) for l in net.layers]
+    [('0', 'linear', (4,)), ('1', 'activation', (4,)), ('2.0', 'linear', (2,))]
+    >>> to_network(nn.Sequential(nn.Linear(3, 3), nn.Softmax(dim=-1)))
+    Traceback (most recent call last):
+    ...
+    lipbound.errors.UnsupportedModuleError: layer '1' of type Softmax is not supported by lipbound.bounds; supported: Sequential (nested), Linear, Conv2d, ConvTranspose2d, Flatten, Unflatten, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, ELU, Identity, lipbound MLPEncoder/MLPDecoder/ConvEncoder/ConvDecoder
+    """
+    if not isinstance(model, nn.Module):
+        raise UnsupportedModuleError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    check_finite(model, name=type(model).__name__)
+    leaves = _flatten_modules(model, "")
+    for path, m in leaves:
+        if not isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Flatten, nn.Unflatten,
+                              nn.Identity, *_ACTS)):
+            raise UnsupportedModuleError(
+                f"layer {path!r} of type {type(m).__name__} is not supported by lipbound.bounds; "
+                f"supported: {', '.join(SUPPORTED)}"
+            )
+    shape = tuple(input_shape) if input_shape is not None else default_input_shape(model)
+    if shape is None:
+        raise ShapeMismatchError(
+            f"cannot tell the input shape of {type(model).__name__}; pass input_shape=(...) (unbatched)"
+        )
+    shape = tuple(int(s) for s in shape)
+    in_shape = shape
+    layers: list[Layer] = []
+    with torch.no_grad():
+        dtype = next((p.dtype for p in model.parameters()), torch.float32)
+        x = torch.zeros((1, *shape), dtype=dtype)
+        for path, m in leaves:
+            try:
+                y = m(x)
+            except RuntimeError as exc:
+                raise ShapeMismatchError(
+                    f"layer {path!r} ({type(m).__name__}) cannot take inputs of shape {tuple(x.shape[1:])}: "
+                    f"{exc}; check input_shape={in_shape}"
+                ) from None
+            out = tuple(y.shape[1:])
+            if isinstance(m, nn.Linear):
+                kind = "linear"
+            elif isinstance(m, nn.Conv2d):
+                kind = "conv"
+            elif isinstance(m, nn.ConvTranspose2d):
+                kind = "convT"
+            elif isinstance(m, _ACTS):
+                kind = "activation"
+            else:
+                kind = "reshape"
+            slopes = slope_interval(m) if kind == "activation" else None
+            layers.append(Layer(path, kind, m, tuple(x.shape[1:]), out, slopes))
+            x = y
+    return Network(layers, in_shape, tuple(x.shape[1:]))
+
+
+def dense_chain(net: Network) -> tuple[list[torch.Tensor], list[tuple[float, float]], float]:
+    r"""Weights and slope intervals of a dense network in LipSDP form.
+
+    Returns ``(Ws, slopes, post)`` with float64 weights :math:`W_0, \dots, W_\ell` and one interval per
+    hidden layer such that the network's Lipschitz constant is at most ``post`` times that of
+    :math:`x \mapsto W_\ell \varphi_\ell(W_{\ell-1} \cdots \varphi_1(W_0 x))`. Two consecutive linear
+    layers get an identity "activation" with slope interval ``[1, 1]`` between them (never a
+    rounded matrix product, so the weights are exactly the model's); consecutive activations are
+    merged into one whose interval contains the composite's slopes (products of the endpoints); a
+    leading activation gets an identity first layer; trailing activations go into ``post`` (their
+    largest absolute slope).
+    """
+    if not net.is_dense:
+        bad = next(l for l in net.layers if l.kind in ("conv", "convT"))
+        raise UnsupportedModuleError(
+            f"the SDP bounds take networks of Linear layers only; layer {bad.name!r} is "
+            f"{type(bad.module).__name__}: use the 'spectral-product' method for convolutional models"
+        )
+    Ws: list[torch.Tensor] = []
+    slopes: list[tuple[float, float]] = []
+    act: tuple[float, float] | None = None
+    n = int(math.prod(net.in_shape))
+    for l in net.layers:
+        if l.kind == "reshape":
+            continue
+        if l.kind == "linear":
+            if len(Ws) == 0 and act is not None:
+                Ws.append(torch.eye(n, dtype=torch.float64))
+            if len(Ws) > 0:
+                slopes.append(act if act is not None else (1.0, 1.0))
+            act = None
+            W = l.module.weight.detach().to(torch.float64)
+            Ws.append(W)
+            n = W.shape[0]
+        else:
+            a, b = l.slopes
+            if act is None:
+                act = (a, b)
+            else:  # composite slopes are products of a slope of each
+                prods = [act[0] * a, act[0] * b, act[1] * a, act[1] * b]
+                act = (min(prods), max(prods))
+    post = 1.0
+    if act is not None:
+        post = max(abs(act[0]), abs(act[1]))
+    if not Ws:
+        Ws.append(torch.eye(n, dtype=torch.float64))
+    return Ws, slopes, post
