@@ -8,7 +8,12 @@ from ..errors import UnknownClaimError
 from . import statements as st
 from ._ledger import Claim
 from .section3 import EQ3_EVALUATORS, LEMMA33_EVALUATORS, lemma_3_1, lemma_3_2, sec_3_4, thm_3_3
-from .section4 import thm_4_1, thm_4_2
+from .section3 import thm_3_1, thm_3_2
+from .section4 import lemma_4_1, sec_4_5, thm_4_1, thm_4_2
+from .statements import lemma_4_1 as st_l41
+from .statements import sec_4_5 as st_45
+from .statements import thm_3_1 as st_3_1
+from .statements import thm_3_2 as st_3_2
 from .statements import thm_4_1 as st_4_1
 from .statements import thm_4_2 as st_4_2
 
@@ -54,10 +59,14 @@ def _build() -> dict[str, Claim]:
         Claim(st.LEMMA_3_2, lemma_3_2.EVALUATORS, _proofs("lemma_3_2")),
         Claim(st.EQ_3, EQ3_EVALUATORS, _proofs("eq_3")),
         Claim(st.LEMMA_3_3, LEMMA33_EVALUATORS, _proofs("lemma_3_3")),
+        Claim(st_3_1.STATEMENT, thm_3_1.EVALUATORS, _proofs("thm_3_1")),
+        Claim(st_3_2.STATEMENT, thm_3_2.EVALUATORS, _proofs("thm_3_2")),
         Claim(st.THM_3_3, thm_3_3.EVALUATORS, _proofs("thm_3_3")),
         Claim(st.SEC_3_4, sec_3_4.EVALUATORS, _proofs("sec_3_4")),
+        Claim(st_l41.STATEMENT, lemma_4_1.EVALUATORS, _proofs("lemma_4_1")),
         Claim(st_4_1.STATEMENT, thm_4_1.EVALUATORS, _proofs("thm_4_1")),
         Claim(st_4_2.STATEMENT, thm_4_2.EVALUATORS, _proofs("thm_4_2")),
+        Claim(st_45.STATEMENT, sec_4_5.EVALUATORS, _proofs("sec_4_5")),
     ]
     return {c.id: c for c in entries}
 
