@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from .._io import atomic_write_json
+from .._io import atomic_write_bytes, atomic_write_json
 from .._version import __version__
 from ..errors import LipboundError, ShapeMismatchError
 from ..models import (
@@ -348,21 +348,6 @@ def state_dict_sha256(state: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _read_cached(spec: ZooSpec, pt: Path) -> MultimodalAutoencoder | None:
     """The cached model, or None if there is no entry; a bad entry warns and returns None."""
     meta_path = pt.with_suffix(".json")
@@ -436,7 +421,7 @@ def _train_and_cache(spec: ZooSpec, pt: Path, progress: bool) -> MultimodalAutoe
     }
     # weights first, then the metadata that vouches for them: a crash in between leaves an entry
     # whose hash does not match, which the next load detects and retrains
-    _atomic_write_bytes(pt, raw)
+    atomic_write_bytes(pt, raw)
     atomic_write_json(pt.with_suffix(".json"), meta)
     return model
 
