@@ -252,3 +252,29 @@ def test_autoencoder_composed_bound_above_whole_map_jacobian(fusion):
         assert "certified on the input balls" in out["composed"].status
         with pytest.raises(ShapeMismatchError, match="bounded set"):
             autoencoder_bounds(model)
+
+
+def test_attention_bound_uses_effective_weights():
+    """With spectral normalisation the effective weights have norm 1 whatever the raw scale: a bound
+    computed from small raw weights would be unsound. The certified bound must stay above sampled
+    Jacobian norms of the fusion itself; input normalisation is refused."""
+    from lipbound.bounds import attention_bound
+    from lipbound.models import AttentionFusion
+
+    torch.manual_seed(0)
+    fusion = AttentionFusion([3, 3], spectral_norm=True).double()
+    with torch.no_grad():
+        for w in fusion.weights:
+            w.mul_(0.01)
+    radius = 1.0
+    bound = attention_bound(fusion, radius)
+    worst = 0.0
+    for _ in range(50):
+        x = torch.randn(6, dtype=torch.float64)
+        x = torch.cat([v / v.norm() * radius for v in x.split(3)])  # on the boundary of the set
+        jac = torch.func.jacrev(lambda t: fusion([t[:3], t[3:]]))(x)
+        worst = max(worst, float(torch.linalg.matrix_norm(jac, 2)))
+    assert worst <= bound
+    assert worst > 0.1  # the raw weights (norm ~0.01) would have given a bound of order 1e-4
+    with pytest.raises(UnsupportedModuleError, match="normalize_inputs"):
+        attention_bound(AttentionFusion([3, 3], normalize_inputs=True), radius)

@@ -6,7 +6,7 @@ submodule of a :class:`~lipbound.models.MultimodalAutoencoder` and the whole map
 ``docs/bounds.md`` for the soundness policy.
 """
 
-from ._bracket import METHODS, attention_bound, autoencoder_bounds, bracket
+from ._bracket import METHODS, attention_bound, attention_lipschitz, autoencoder_bounds, bracket
 from ._estimator import paper_estimator
 from ._lower import Ball, Box, jacobian_power_iteration, pgd_lower
 from ._network import Layer, Network, slope_interval, to_network
@@ -25,6 +25,7 @@ __all__ = [
     "Network",
     "SoundnessError",
     "attention_bound",
+    "attention_lipschitz",
     "autoencoder_bounds",
     "bracket",
     "build_lmi",

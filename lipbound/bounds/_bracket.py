@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..errors import ShapeMismatchError
+from ..errors import ShapeMismatchError, UnsupportedModuleError
 from ..models import AttentionFusion, ConcatFusion, MultimodalAutoencoder, SumFusion
 from ._estimator import paper_estimator
 from ._lower import Ball, Box, _f64, check_inputs, jacobian_power_iteration, pgd_lower
@@ -121,13 +121,34 @@ def attention_bound(fusion: AttentionFusion, radius: float) -> float:
     .. math::
 
         L \le \frac{R^2}{M}\Big(2 w_{\max} U + \sigma \sqrt{\textstyle\sum_i w_i^2}\Big).
+
+    The bound is computed on the fusion's *effective* weights (after spectral normalisation and
+    score scaling). Input normalisation is rejected: the composed map x -> f(x / ||x||) is not
+    Lipschitz near 0 (claim ``sec-4.5``, reading ``composed-scale-free``).
     """
-    ws = [linear_norm(w) for w in fusion.weights]
-    sigma = linear_norm(torch.cat([w.detach() for w in fusion.weights], dim=1))
-    M = len(ws)
-    U = min(sum(ws), sigma * math.sqrt(M))
-    val = (radius**2 / M) * (2 * max(ws) * U + sigma * math.sqrt(sum(w * w for w in ws)))
-    return _up(val * (1 + 1e-14))  # a few roundings of positive terms, each relative error <= 1.1e-16
+    if getattr(fusion, "normalize_inputs", False):
+        raise UnsupportedModuleError(
+            "attention with normalize_inputs=True has no Lipschitz bound on a ball around 0 "
+            "(x -> x/||x|| is not Lipschitz there); bound the fusion on normalised latents instead"
+        )
+    eff = [w.detach() for w in fusion.effective_weights()]  # raises for the two-layer projection
+    ws = [linear_norm(w) for w in eff]
+    sigma = linear_norm(torch.cat(eff, dim=1))
+    return _up(attention_lipschitz(ws, sigma, radius) * (1 + 1e-14))  # a few roundings of positive terms
+
+
+def attention_lipschitz(weight_norms: Sequence[float], sigma: float, radius: float) -> float:
+    r"""The Theorem 4.1 bound (lipbound's) from the norms: :math:`w_i` (``weight_norms``),
+    :math:`\sigma` and :math:`R`: :math:`\tfrac{R^2}{M}(2 w_{\max} U + \sigma\sqrt{\sum_i w_i^2})`,
+    :math:`U = \min(\sum_i w_i, \sigma\sqrt M)`. Monotone in every argument, so upper bounds on the
+    norms give an upper bound.
+
+    >>> attention_lipschitz([1.0, 1.0], 2 ** 0.5, 1.0)
+    3.0
+    """
+    m = len(weight_norms)
+    u = min(sum(weight_norms), sigma * math.sqrt(m))
+    return (radius**2 / m) * (2 * max(weight_norms) * u + sigma * math.sqrt(sum(w * w for w in weight_norms)))
 
 
 def autoencoder_bounds(model: MultimodalAutoencoder, *, method: str = "lipsdp-neuron",
