@@ -49,12 +49,6 @@ from ._zoo_cases import zoo_cases
 #: parameter Jacobians (hence the gradients g) are not Lipschitz in x and L_gradD does not exist.
 SMOOTH_ACTIVATIONS: tuple[str, ...] = ("tanh", "sigmoid", "gelu", "elu")
 
-#: max |phi'| of GELU (exact erf form) is Phi(sqrt 2) + sqrt 2 phi(sqrt 2) = 1.128904145..., attained at
-#: x = sqrt 2 (phi' = 0 there); the minimum slope is -0.1289 at -sqrt 2. Rounded UP to 1.13.
-GELU_MAX_SLOPE = 1.13
-#: certified slope bounds sup |sigma'| (tanh 1, sigmoid 1/4, ELU max(1, alpha), GELU above)
-_SLOPES = {nn.Tanh: 1.0, nn.Sigmoid: 0.25, nn.Identity: 1.0, nn.ReLU: 1.0}
-
 #: relative inflation of every float64 spectral norm and forward-pass norm used in a certified number:
 #: LAPACK's SVD is backward stable (error about n * eps * ||W|| ~ 1e-15 for these sizes) and a forward
 #: pass of depth <= 6 on O(1) values errs by ~1e-14 relative; 1e-9 covers both with a wide margin and
@@ -76,33 +70,12 @@ PAIR_STEP = 1e-4
 
 
 # ----------------------------------------------------------------------------- certified constants
-def _spec_up(w: torch.Tensor | np.ndarray) -> float:
-    """Spectral norm (float64 LAPACK SVD), rounded up by :data:`ROUND_UP`."""
-    a = np.asarray(w.detach().cpu().numpy() if isinstance(w, torch.Tensor) else w, dtype=np.float64)
-    if a.size == 0:
-        return 0.0
-    return float(np.linalg.norm(a, 2)) * (1 + ROUND_UP)
-
-
-def _slope(act: nn.Module) -> float:
-    if isinstance(act, nn.GELU):
-        return GELU_MAX_SLOPE if act.approximate == "none" else 1.13  # tanh form: max slope 1.1289 too
-    if isinstance(act, nn.ELU):
-        return max(1.0, float(act.alpha))
-    for cls, s in _SLOPES.items():
-        if isinstance(act, cls):
-            return s
-    raise TypeError(f"no certified slope bound for activation {type(act).__name__}")
-
-
 def mlp_lipschitz(module: nn.Module) -> float:
-    r"""Certified :math:`\mathrm{Lip}` of an MLP (``.net`` a Sequential of Linear and activations):
-    :math:`\prod_l \lVert W_l \rVert_2 \cdot \prod \sup|\sigma'|` (Eq. 39), every factor rounded up."""
-    net = getattr(module, "net", module)
-    out = 1.0
-    for layer in net:
-        out *= _spec_up(layer.weight) if isinstance(layer, nn.Linear) else _slope(layer)
-    return out
+    r"""Certified :math:`\mathrm{Lip}` of an MLP: the engine's product of layer norms and activation
+    slope bounds (Eq. 39), every factor rounded up (:func:`lipbound.bounds.spectral_product`)."""
+    from ...bounds import spectral_product
+
+    return spectral_product(module)[0]
 
 
 def _norm_up(t: torch.Tensor) -> float:
@@ -137,9 +110,10 @@ def latent_constants(model, b: float) -> dict[str, Any]:
             r = [_norm_up(e(torch.zeros(1, *e.in_shape, dtype=torch.float64))) + lv * b
                  for e, lv in zip(model.encoders, le)]
         rad = max(r) * (1 + ROUND_UP)
-        w = [_spec_up(wi) for wi in fusion.effective_weights()]
+        from ...bounds import attention_bound
+
         out["R_latent"] = rad
-        out["L_agg"] = (rad * rad / m) * (2 * max(w) * sum(w) + sum(v * v for v in w)) * (1 + ROUND_UP)
+        out["L_agg"] = attention_bound(fusion, rad)
         out["L_z"] = out["L_agg"] * max(le)
     else:
         raise ValueError(f"no certified aggregation constant for fusion {name!r}")

@@ -78,8 +78,10 @@ def norm_constants(ws: Sequence[np.ndarray | torch.Tensor]) -> dict[str, float]:
 
 def thm41_bound(ws, radius: float) -> float:
     r"""lipbound's Theorem 4.1: :math:`L \le \tfrac{R^2}{M}\,(2 w_{\max} U + \sigma \sqrt{\textstyle\sum_i w_i^2})`."""
+    from ...bounds import attention_lipschitz
+
     c = norm_constants(ws)
-    return radius**2 / c["M"] * (2 * c["w_max"] * c["U"] + c["sigma"] * c["l2"])
+    return attention_lipschitz(c["w"], c["sigma"], radius)
 
 
 def paper41_bound(ws, radius: float) -> float:
