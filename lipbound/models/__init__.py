@@ -3,7 +3,19 @@
 from ._autoencoder import MultimodalAutoencoder, reconstruction_loss
 from ._checks import check_finite, check_finite_tensor
 from ._conv import PAPER_IMAGE_CHANNELS, ConvDecoder, ConvEncoder, conv_output_sizes
-from ._fusion import FUSIONS, AttentionFusion, ConcatFusion, Fusion, SumFusion, make_fusion, register_fusion
+from ._fusion import (
+    FUSIONS,
+    AttentionFusion,
+    ConcatFusion,
+    Fusion,
+    RegularizedAttentionFusion,
+    RegularizedScaledAttentionFusion,
+    ScaledAttentionFusion,
+    SumFusion,
+    make_fusion,
+    register_fusion,
+    spectral_normalize,
+)
 from ._mlp import PAPER_LATENT_DIM, PAPER_SENSOR_HIDDEN, MLPDecoder, MLPEncoder, activation
 
 __all__ = [
@@ -19,6 +31,9 @@ __all__ = [
     "MLPDecoder",
     "MLPEncoder",
     "MultimodalAutoencoder",
+    "RegularizedAttentionFusion",
+    "RegularizedScaledAttentionFusion",
+    "ScaledAttentionFusion",
     "SumFusion",
     "activation",
     "check_finite",
@@ -27,4 +42,5 @@ __all__ = [
     "make_fusion",
     "reconstruction_loss",
     "register_fusion",
+    "spectral_normalize",
 ]
