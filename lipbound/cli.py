@@ -1,4 +1,5 @@
-"""The ``lipbound`` command line: ``lipbound claims`` and ``lipbound verify``."""
+"""The ``lipbound`` command line: ``lipbound claims``, ``lipbound verify`` and the subcommands that
+the modules named in :data:`SUBCOMMAND_MODULES` register (``bound``, ``report``, ``train``, ...)."""
 
 from __future__ import annotations
 
@@ -163,6 +164,11 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
     return 0
 
 
+#: modules whose ``register(subparsers)`` adds their subcommands; each sets ``func`` to a callable
+#: ``(args) -> exit code`` and imports its heavy dependencies inside it, so ``--help`` stays fast
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lipbound`` command."""
     p = argparse.ArgumentParser(prog="lipbound", description=__doc__)
@@ -181,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the case generators (default 0)")
     v.add_argument("--no-zoo", action="store_true", help="skip the trained-model cases (no training)")
     v.set_defaults(func=_cmd_verify)
+    for name in SUBCOMMAND_MODULES:
+        import importlib
+
+        importlib.import_module(name).register(sub)
     return p
 
 
