@@ -25,7 +25,16 @@ HEADER = (
 
 def command_line() -> str:
     """The command that ran this script, as a user would type it from the repository root."""
-    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    import os
+
+    root = Path(__file__).resolve().parent.parent
+    argv = list(sys.argv)
+    if argv and os.path.isabs(argv[0]):  # `python -m benchmarks.x` or an absolute script path
+        try:
+            argv[0] = str(Path(argv[0]).resolve().relative_to(root))
+        except ValueError:
+            argv[0] = Path(argv[0]).name
+    return "python " + " ".join(shlex.quote(a) for a in argv)
 
 
 def machine() -> str:

@@ -82,9 +82,18 @@ def register_dataset(name: str) -> Callable:
 
 
 def load_dataset(name: str, *, size: str = "small", seed: int = 0, cache_dir=None) -> MultimodalDataset:
-    """Build (or load from the cache) dataset ``name`` at ``size`` (``"small"`` or ``"paper"``)."""
+    """Build (or load from the cache) dataset ``name`` at ``size`` (``"small"`` or ``"paper"``).
+
+    ``name`` may also be ``"folder:PATH"``: the user's data in folder ``PATH``
+    (:func:`lipbound.datasets.load_folder`; ``size``, ``seed`` and ``cache_dir`` do not apply).
+    """
+    if isinstance(name, str) and name.startswith("folder:"):
+        from ._folder import load_folder
+
+        return load_folder(name[len("folder:"):])
     if name not in DATASETS:
-        raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}, "
+                                  "or folder:PATH for your own data")
     if size not in SIZES:
         raise LipboundError(f"size must be one of {SIZES}, got {size!r}")
     return DATASETS[name](size=size, seed=seed, cache_dir=cache_dir)
