@@ -25,9 +25,10 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## The main job: check every claim of the ledger on small built-in data and write a report.
+## The main job: check every claim of the ledger on small built-in data and write a report:
+## $(REPORT)/verify.json (rows), verify.md (table), index.html + report.md + figures/ (the report).
 run: $(STAMP)
-	$(PY) -m lipbound verify --json $(REPORT)/verify.json --markdown $(REPORT)/verify.md
+	$(PY) -m lipbound verify --json $(REPORT)/verify.json --markdown $(REPORT)/verify.md --report $(REPORT)
 
 ## The tests: the default suite (not slow, not gpu-only), then the strict docs build.
 ## pytest exits 5 when it collects no test; that fails the target like any other error.

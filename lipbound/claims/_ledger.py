@@ -22,6 +22,8 @@ import numpy as np
 
 Status = Literal["proved", "holds", "refuted", "not-proven"]
 STATUSES: tuple[str, ...] = ("proved", "holds", "refuted", "not-proven")
+#: at most this many per-case (measured, bound) pairs are kept in :attr:`Row.cases_data`
+CASES_DATA_CAP = 300
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ class Row:
     method: str
     detail: str = ""
     proof: str | None = None
+    #: per-case ``{"measured", "bound", "ok", "label"}`` dicts (at most :data:`CASES_DATA_CAP`, in
+    #: evaluation order) for the report's bound-vs-measured scatter; None when not recorded
+    cases_data: list[dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         ratio = self.tightest_ratio
@@ -162,7 +167,9 @@ class Row:
             "method": self.method,
             "proof": self.proof,
             "detail": self.detail,
-        }
+        } | ({} if self.cases_data is None else {"cases_data": [
+            {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in c.items()}
+            for c in self.cases_data]})
 
     @property
     def unexpected(self) -> bool:

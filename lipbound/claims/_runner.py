@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._ledger import Claim, Outcome, ProofResult, Row
+from ._ledger import CASES_DATA_CAP, Claim, Outcome, ProofResult, Row
 
 
 def case_rng(seed: int, claim_id: str, reading: str, index: int) -> np.random.Generator:
@@ -60,6 +60,7 @@ def check_reading(
     worst_fail: Outcome | None = None
     fail_source = ""
     worst_rank: tuple[bool, float] = (False, -np.inf)
+    cases_data: list[dict[str, Any]] = []
     if ev is not None:
         sources: list[tuple[str, Iterable[dict[str, Any]]]] = []
         if with_fixed and ev.fixed_cases is not None:
@@ -72,6 +73,9 @@ def check_reading(
                 out = ev.evaluate(case)
                 n_cases += 1
                 r = out.ratio
+                if len(cases_data) < CASES_DATA_CAP:
+                    cases_data.append({"measured": float(out.measured), "bound": float(out.bound),
+                                       "ok": bool(out.ok), "label": out.label or source})
                 worst_ratio = r if worst_ratio is None else max(worst_ratio, r)
                 if not out.ok:
                     # prefer a counterexample found by search over the ledger's witness, then the largest ratio
@@ -112,6 +116,7 @@ def check_reading(
         method=ev.method if ev is not None else "symbolic only",
         detail=detail,
         proof=proof_note,
+        cases_data=cases_data if ev is not None else None,
     )
 
 

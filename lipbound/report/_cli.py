@@ -1,0 +1,42 @@
+"""``lipbound report [RESULTS...] -o DIR``: the HTML + Markdown report of result files."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from ._load import ReportInputError, load_results
+    from ._render import write_report
+
+    res = load_results(args.results)
+    if res.empty():
+        raise ReportInputError(
+            "no results found in " + ", ".join(args.results)
+            + " (expected lipbound verify/bound/mvae JSON files or a lipbound train/reproduce results directory)")
+    command = "lipbound report " + " ".join(shlex.quote(a) for a in args.results) + f" -o {shlex.quote(args.output)}"
+    if args.docs_url:
+        command += f" --docs-url {shlex.quote(args.docs_url)}"
+    if args.dpi < 10:
+        raise ReportInputError(f"--dpi must be at least 10, got {args.dpi}")
+    files = write_report(res, args.output, docs_url=args.docs_url, command=command, dpi=args.dpi)
+    print(f"wrote {files.html} and {files.markdown} with {len(files.figures)} figures")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` subcommand."""
+    p = subparsers.add_parser(
+        "report", help="write an HTML + Markdown report of result files",
+        description="Write DIR/index.html (self-contained: inline CSS, figures in DIR/figures/) and DIR/report.md "
+                    "from result files, recognised by content: lipbound verify --json rows, lipbound bound --json "
+                    "brackets, lipbound mvae measures --json, lipbound train/reproduce results directories, or "
+                    "directories holding them.")
+    p.add_argument("results", nargs="+", metavar="RESULTS", help="result files or directories")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--docs-url", metavar="URL", default=None,
+                   help="base URL of the built docs site for the claims' links (default: build/site under the "
+                        "current directory, as a path relative to DIR; build it with `make docs`)")
+    p.add_argument("--dpi", type=int, default=90, metavar="N", help="resolution of the PNG figures (default 90)")
+    p.set_defaults(func=_cmd_report)

@@ -1,0 +1,445 @@
+"""The report's figures: each function returns a :class:`matplotlib.figure.Figure` (or None when its
+data is absent), built without pyplot so that nothing global changes and no window opens.
+
+Conventions: "mean and band" is the mean over trials with a band of one standard deviation
+(population std over the trials present at that epoch; no band with one trial). Lipschitz values
+are plotted on a log axis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._load import BracketDoc, MvaeDoc, as_float
+
+#: colours per bound kind in bracket charts
+KIND_COLOURS = {"certified-upper": "tab:red", "lower": "tab:blue", "heuristic": "tab:orange"}
+#: the label of the y = x reference line (tests look for it)
+IDENTITY_LABEL = "y = x"
+
+
+def _legend(ax: Any, **kw: Any) -> None:
+    """A legend when the axes has labelled artists (matplotlib warns on an empty one)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
+def _adjust(fig: Figure, left: float = 0.8, right: float = 0.25, top: float = 0.65, bottom: float = 0.6,
+            hspace: float = 0.6, wspace: float = 0.4) -> Figure:
+    """Fixed margins in inches (a layout engine costs more time than drawing the figure itself)."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=min(left / w, 0.45), right=1 - right / w, top=1 - top / h, bottom=min(bottom / h, 0.4),
+                        hspace=hspace, wspace=wspace)
+    return fig
+
+
+def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 3.2)) -> tuple[Figure, list[Any]]:
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
+    axes = [fig.add_subplot(nrows, ncols, k + 1) for k in range(n)]
+    return fig, axes
+
+
+def bound_vs_measured_figure(claim: str, rows: list[dict[str, Any]]) -> Figure | None:
+    """Scatter of the measured side against the bound side of every case of one claim's readings,
+    one series per reading, violations (``ok`` False) overdrawn as red crosses, and the y = x line:
+    a case below the line satisfies ``measured <= bound``.
+
+    Uses the rows' ``cases_data`` (see :attr:`lipbound.claims.Row.cases_data`); cases with a
+    non-finite side are left out (their count goes in the title). Log axes when every value is
+    positive and they span more than two decades (symmetric-log axes when some are zero).
+
+    >>> fig = bound_vs_measured_figure("c", [{"reading": "r", "cases_data": [
+    ...     {"measured": 1.0, "bound": 2.0, "ok": True}, {"measured": 3.0, "bound": 2.0, "ok": False}]}])
+    >>> len(fig.axes[0].collections), fig.axes[0].get_xlabel()
+    (2, 'bound (theoretical side)')
+    """
+    series = []
+    dropped = 0
+    for r in rows:
+        pts = []
+        for c in r.get("cases_data") or []:
+            m, b = as_float(c.get("measured")), as_float(c.get("bound"))
+            if math.isfinite(m) and math.isfinite(b):
+                pts.append((b, m, bool(c.get("ok", True))))
+            else:
+                dropped += 1
+        if pts:
+            series.append((r["reading"], np.array([(p[0], p[1]) for p in pts]), np.array([p[2] for p in pts])))
+    if not series:
+        return None
+    fig = Figure(figsize=(5.6, 4.6))
+    ax = fig.add_subplot()
+    allv = np.concatenate([s[1].ravel() for s in series])
+    pos = allv[allv > 0]
+    decades = float(np.log10(pos.max()) - np.log10(pos.min())) if pos.size else 0.0
+    # log axes for positive data over more than two decades; beyond 30 decades (e.g. a tolerance of
+    # the smallest double) or with zeros: symmetric log, linear below 1e-12 of the largest value
+    log = bool(pos.size == allv.size and 2 < decades <= 30)
+    bad = []
+    for name, xy, ok in series:
+        ax.scatter(xy[:, 0], xy[:, 1], s=14, alpha=0.7, label=f"{name} ({len(xy)})")
+        bad.append(xy[~ok])
+    bad_xy = np.concatenate(bad)
+    if len(bad_xy):
+        ax.scatter(bad_xy[:, 0], bad_xy[:, 1], marker="x", s=40, c="red", label=f"violations ({len(bad_xy)})")
+    lo, hi = float(allv.min()), float(allv.max())
+    symlog = bool(not log and allv.min() >= 0 and decades > 2)
+    linthresh = float(max(pos.min(), pos.max() * 1e-12)) if pos.size else 1.0
+    if log:
+        lo, hi = lo / 1.5, hi * 1.5
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    elif symlog:  # zeros and several decades: linear below the smallest positive value, log above
+        hi *= 1.5
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+    else:
+        pad = 0.05 * (hi - lo if hi > lo else max(abs(hi), 1.0))
+        lo, hi = lo - pad, hi + pad
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=IDENTITY_LABEL)
+    ax.set_xlabel("bound (theoretical side)")
+    ax.set_ylabel("measured")
+    title = f"{claim}: measured vs bound per case"
+    if dropped:
+        title += f" ({dropped} non-finite left out)"
+    ax.set_title(title, fontsize=10)
+    _legend(ax, fontsize=7, loc="best")
+    return _adjust(fig, top=0.4)
+
+
+def bracket_figure(doc: BracketDoc) -> Figure:
+    """One model's bracket: each bound as a point on a log axis (colour = kind), the interval from
+    the best lower to the best certified upper bound shaded (the true constant lies in it).
+
+    >>> d = BracketDoc("x.json", "m", [2], [{"method": "spectral-product", "kind": "certified-upper",
+    ...     "value": 2.0}, {"method": "pgd", "kind": "lower", "value": 1.0}])
+    >>> len(bracket_figure(d).axes[0].collections)
+    2
+    """
+    rows = [r for r in doc.results if math.isfinite(as_float(r.get("value"))) and as_float(r["value"]) > 0]
+    fig = Figure(figsize=(6.4, 0.5 * max(len(rows), 2) + 2.0))
+    ax = fig.add_subplot()
+    for kind, colour in KIND_COLOURS.items():
+        idx = [k for k, r in enumerate(rows) if r.get("kind") == kind]
+        if idx:
+            ax.scatter([as_float(rows[k]["value"]) for k in idx], idx, c=colour, s=50, label=kind, zorder=3)
+    ups = [as_float(r["value"]) for r in rows if r.get("kind") == "certified-upper"]
+    los = [as_float(r["value"]) for r in rows if r.get("kind") == "lower"]
+    if ups and los:
+        ax.axvspan(max(los), min(ups), color="tab:green", alpha=0.15, label="bracket [best lower, best upper]")
+    ax.set_yticks(range(len(rows)), [f"{r.get('method')} ({r.get('kind')})" for r in rows], fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("Lipschitz constant bound (log scale)")
+    ax.set_title(f"bracket: {doc.model}", fontsize=10)
+    _legend(ax, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    return _adjust(fig, left=2.8, top=0.4, bottom=1.25)
+
+
+def _select(records: Iterable[dict[str, Any]], **eq: Any) -> list[dict[str, Any]]:
+    return [r for r in records if all(r.get(k) == v for k, v in eq.items())]
+
+
+def main_lam(records: list[dict[str, Any]], dataset: str, fusion: str) -> float:
+    """The lambda of the curves for one (dataset, fusion), so that ablation runs at other lambdas do
+    not mix into the training curves: that of the runs at the default lambda (run ids
+    ``<dataset>__<fusion>__lamdef__t<trial>``, see ``docs/experiments.md``), else the one with the
+    most runs (ties: the smallest)."""
+    runs: dict[float, set[str]] = defaultdict(set)
+    for r in records:
+        if r["dataset"] == dataset and r["fusion"] == fusion:
+            runs[r["lam"]].add(r["run_id"])
+    default = [lam for lam, ids in runs.items() if any("__lamdef__" in i for i in ids)]
+    if len(default) == 1:
+        return default[0]
+    return min(runs, key=lambda lam: (-len(runs[lam]), lam))
+
+
+def curves(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Mean and std over runs per epoch: ``{"epoch", "mean", "std", "n"}`` arrays."""
+    by_epoch: dict[int, dict[str, float]] = defaultdict(dict)
+    for r in records:
+        by_epoch[int(r["epoch"])][r["run_id"]] = r["value"]
+    ep = np.array(sorted(by_epoch))
+    vals = [np.array(list(by_epoch[e].values()), dtype=float) for e in ep]
+    return {"epoch": ep, "mean": np.array([v.mean() for v in vals]), "std": np.array([v.std() for v in vals]),
+            "n": np.array([len(v) for v in vals])}
+
+
+def _band(ax: Any, records: list[dict[str, Any]], label: str, **kw: Any) -> bool:
+    if not records:
+        return False
+    c = curves(records)
+    (line,) = ax.plot(c["epoch"], c["mean"], label=label, marker="o", markersize=3, **kw)
+    if c["n"].max() > 1:
+        ax.fill_between(c["epoch"], c["mean"] - c["std"], c["mean"] + c["std"], color=line.get_color(), alpha=0.2)
+    return True
+
+
+def _fusions(records: list[dict[str, Any]]) -> list[str]:
+    return sorted({r["fusion"] for r in records})
+
+
+def _main_records(records: list[dict[str, Any]], dataset: str) -> list[dict[str, Any]]:
+    out = []
+    for f in _fusions(_select(records, dataset=dataset)):
+        lam = main_lam(records, dataset, f)
+        out += [r for r in records if r["dataset"] == dataset and r["fusion"] == f and r["lam"] == lam]
+    return out
+
+
+def lipschitz_curves_figure(records: list[dict[str, Any]], dataset: str, kind: str) -> Figure | None:
+    """Lipschitz constants of each submodule over training for the records of one ``kind``
+    (``certified-upper``, ``lower`` or ``heuristic``; kinds are never mixed in a figure): one panel
+    per (submodule, method), one line per fusion (mean and band over trials), log scale."""
+    recs = [r for r in _main_records(records, dataset) if r["metric"] == "lipschitz" and r.get("kind") == kind]
+    panels = sorted({(r["submodule"], r.get("method", "")) for r in recs})
+    if not panels:
+        return None
+    fig, axes = _grid(len(panels))
+    for ax, (sub, method) in zip(axes, panels, strict=True):
+        for f in _fusions(recs):
+            _band(ax, [r for r in recs if r["submodule"] == sub and r.get("method", "") == method and r["fusion"] == f], f)
+        ax.set_yscale("log")
+        ax.set_title(f"{sub}\n({method})", fontsize=8)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"Lipschitz ({kind})")
+        _legend(ax, fontsize=7)
+    fig.suptitle(f"{dataset}: Lipschitz constant per submodule over training ({kind}; mean and +-1 std over "
+                 "trials)", fontsize=10)
+    return _adjust(fig, top=0.8)
+
+
+def _loss_panels(records: list[dict[str, Any]]) -> list[str]:
+    mods = sorted({r["submodule"] for r in records if r["submodule"].startswith("modality:")})
+    if any(r["submodule"] == "model" for r in records):
+        mods.append("model")
+    return mods
+
+
+def loss_curves_figure(records: list[dict[str, Any]], dataset: str) -> Figure | None:
+    """Train (solid) and test (dashed) loss per modality over training, one panel per modality (and
+    the whole model), one colour per fusion, mean and band over trials."""
+    recs = [r for r in _main_records(records, dataset) if r["metric"] in ("train_loss", "test_loss")]
+    panels = _loss_panels(recs)
+    if not panels:
+        return None
+    fig, axes = _grid(len(panels))
+    colours = {f: f"C{k}" for k, f in enumerate(_fusions(recs))}
+    for ax, sub in zip(axes, panels, strict=True):
+        for f, col in colours.items():
+            _band(ax, _select(recs, submodule=sub, fusion=f, metric="train_loss"), f"{f} train", color=col)
+            _band(ax, _select(recs, submodule=sub, fusion=f, metric="test_loss"), f"{f} test", color=col, ls="--")
+        ax.set_yscale("log")
+        ax.set_title("combined (model)" if sub == "model" else sub, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        _legend(ax, fontsize=7)
+    fig.suptitle(f"{dataset}: train/test loss per modality (mean and +-1 std over trials)", fontsize=10)
+    return _adjust(fig)
+
+
+def final_values(records: list[dict[str, Any]]) -> dict[str, float]:
+    """The value at the last epoch of each run: ``{run_id: value}``."""
+    last: dict[str, tuple[int, float]] = {}
+    for r in records:
+        e = int(r["epoch"])
+        if r["run_id"] not in last or e >= last[r["run_id"]][0]:
+            last[r["run_id"]] = (e, r["value"])
+    return {k: v for k, (_, v) in last.items()}
+
+
+def final_loss_boxplots_figure(records: list[dict[str, Any]], dataset: str) -> Figure | None:
+    """Boxplots of the final train (top row) and test (bottom row) loss per modality, one box per
+    fusion, over trials."""
+    recs = [r for r in _main_records(records, dataset) if r["metric"] in ("train_loss", "test_loss")]
+    panels = _loss_panels(recs)
+    if not panels:
+        return None
+    fusions = _fusions(recs)
+    fig = Figure(figsize=(3.6 * len(panels), 6.0))
+    for row, metric in enumerate(("train_loss", "test_loss")):
+        for k, sub in enumerate(panels):
+            ax = fig.add_subplot(2, len(panels), row * len(panels) + k + 1)
+            data = [list(final_values(_select(recs, submodule=sub, fusion=f, metric=metric)).values()) for f in fusions]
+            keep = [(f, d) for f, d in zip(fusions, data, strict=True) if d]
+            if keep:
+                ax.boxplot([d for _, d in keep], tick_labels=[f for f, _ in keep])
+            ax.set_title(f"{'combined' if sub == 'model' else sub}: final {metric.replace('_', ' ')}", fontsize=9)
+            ax.set_ylabel("loss")
+    fig.suptitle(f"{dataset}: final losses over trials", fontsize=10)
+    return _adjust(fig)
+
+
+def lambda_ablation_figure(records: list[dict[str, Any]], dataset: str) -> Figure | None:
+    """Final Lipschitz constant (of the submodule ``model`` when recorded, else of every submodule;
+    one line per submodule, kind and method) and parameter norm against lambda, log-log, mean with +-1 std error bars over trials, for each fusion trained
+    at two or more positive lambdas. Lambda = 0 has no place on a log axis and is left out."""
+    ds = _select(records, dataset=dataset)
+    fusions = [f for f in _fusions(ds) if len({r["lam"] for r in ds if r["fusion"] == f and r["lam"] > 0}) >= 2]
+    if not fusions:
+        return None
+    fig = Figure(figsize=(11.5, 3.8 * len(fusions)))
+    for k, f in enumerate(fusions):
+        recs = [r for r in ds if r["fusion"] == f and r["lam"] > 0]
+        # the whole model's values when recorded (one line per kind/method), else every submodule's
+        has_model = {m: any(r["metric"] == m and r["submodule"] == "model" for r in recs) for m in ("lipschitz", "param_norm")}
+        for j, metric in enumerate(("lipschitz", "param_norm")):
+            ax = fig.add_subplot(len(fusions), 2, 2 * k + j + 1)
+            keys = sorted({(r["submodule"], r.get("kind", ""), r.get("method", "")) for r in recs if r["metric"] == metric
+                           and (r["submodule"] == "model" or not has_model[metric])})
+            for sub, kind, method in keys:
+                pts = []
+                for lam in sorted({r["lam"] for r in recs}):
+                    fin = np.array(list(final_values([r for r in recs if r["metric"] == metric and r["lam"] == lam
+                                                      and r["submodule"] == sub and r.get("kind", "") == kind
+                                                      and r.get("method", "") == method]).values()))
+                    if fin.size:
+                        pts.append((lam, fin.mean(), fin.std()))
+                if pts:
+                    a = np.array(pts)
+                    label = sub if metric == "param_norm" else f"{sub} ({kind}, {method})"
+                    ax.errorbar(a[:, 0], a[:, 1], yerr=a[:, 2], marker="o", capsize=3, label=label)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("lambda (log scale)")
+            ax.set_ylabel("Lipschitz constant" if metric == "lipschitz" else "parameter norm")
+            ax.set_title(f"{f}: final {metric.replace('_', ' ')} vs lambda", fontsize=9)
+            _legend(ax, fontsize=6)
+    fig.suptitle(f"{dataset}: lambda ablation (Section 5.9; mean +-1 std over trials)", fontsize=10)
+    return _adjust(fig, left=1.2, wspace=0.45)
+
+
+def reconstruction_figure(inputs: np.ndarray, outputs: np.ndarray, title: str, max_samples: int = 4) -> Figure:
+    """Test samples of one modality: inputs (top row), reconstructions (middle) and the pixel-wise
+    absolute error averaged over channels as a heat map (bottom, shared colour scale with a colour
+    bar). Images are ``(N, C, H, W)`` in [0, 1]; other arrays are drawn as curves (input and
+    reconstruction overlaid, bottom row the absolute error).
+
+    >>> x = np.zeros((2, 1, 4, 4)); y = x + 0.1
+    >>> len(reconstruction_figure(x, y, "t").axes)
+    7
+    """
+    n = min(max_samples, len(inputs))
+    if inputs.ndim == 4:
+        fig = Figure(figsize=(2.2 * n + 1.6, 6.4))
+        err = np.abs(outputs[:n] - inputs[:n]).mean(axis=1)
+        vmax = float(err.max()) if err.size and err.max() > 0 else 1.0
+        im = None
+        for k in range(n):
+            for row, (img, label) in enumerate(((inputs[k], "input"), (outputs[k], "reconstruction"))):
+                ax = fig.add_subplot(3, n, row * n + k + 1)
+                pic = np.clip(np.moveaxis(img, 0, -1), 0, 1)
+                ax.imshow(pic[..., 0] if pic.shape[-1] == 1 else pic[..., :3], cmap="gray" if pic.shape[-1] == 1 else None,
+                          vmin=0, vmax=1)
+                ax.set_axis_off()
+                ax.set_title(f"{label} {k}", fontsize=8)
+            ax = fig.add_subplot(3, n, 2 * n + k + 1)
+            im = ax.imshow(err[k], cmap="inferno", vmin=0, vmax=vmax)
+            ax.set_axis_off()
+            ax.set_title(f"|error| {k}", fontsize=8)
+        _adjust(fig, left=0.2, right=1.2, hspace=0.3, wspace=0.15)  # before the colour bar takes its room
+        fig.colorbar(im, ax=fig.axes[-n:], shrink=0.8, label="mean |pixel error|")
+        fig.suptitle(title, fontsize=10)
+        return fig
+    fig = Figure(figsize=(3.2 * n, 4.6))
+    for k in range(n):
+        x, y = inputs[k].reshape(-1), outputs[k].reshape(-1)
+        ax = fig.add_subplot(2, n, k + 1)
+        ax.plot(x, label="input")
+        ax.plot(y, "--", label="reconstruction")
+        ax.set_title(f"sample {k}", fontsize=8)
+        _legend(ax, fontsize=6)
+        ax = fig.add_subplot(2, n, n + k + 1)
+        ax.plot(np.abs(y - x), color="tab:red")
+        ax.set_title(f"|error| {k}", fontsize=8)
+        ax.set_xlabel("feature")
+    fig.suptitle(title, fontsize=10)
+    return _adjust(fig)
+
+
+def detection_histograms_figure(rows: list[dict[str, Any]], dataset: str) -> Figure | None:
+    """Failure detection (Section 5.7): histograms of the Mahalanobis distances of clean and faulty
+    samples (pooled over trials) with each trial's threshold as a vertical line, one panel per
+    (fusion, corruption)."""
+    rows = [r for r in rows if r.get("dataset") == dataset]
+    keys = sorted({(r["fusion"], r["corruption"]) for r in rows})
+    if not keys:
+        return None
+    fig, axes = _grid(len(keys))
+    for ax, (f, corr) in zip(axes, keys, strict=True):
+        sel = [r for r in rows if r["fusion"] == f and r["corruption"] == corr]
+        clean = np.array([as_float(v) for r in sel for v in r.get("distances_clean", [])])
+        faulty = np.array([as_float(v) for r in sel for v in r.get("distances_faulty", [])])
+        both = np.concatenate([clean, faulty])
+        both = both[np.isfinite(both)]
+        bins = np.linspace(both.min(), both.max(), 30) if both.size and both.max() > both.min() else 10
+        ax.hist(clean[np.isfinite(clean)], bins=bins, alpha=0.6, label=f"clean ({clean.size})", color="tab:blue")
+        ax.hist(faulty[np.isfinite(faulty)], bins=bins, alpha=0.6, label=f"faulty ({faulty.size})", color="tab:red")
+        for k, r in enumerate(sel):
+            ax.axvline(as_float(r.get("threshold")), color="k", lw=0.8, ls=":",
+                       label="threshold (95th pct. clean)" if k == 0 else None)
+        ax.set_title(f"{f} / {corr}", fontsize=9)
+        ax.set_xlabel("Mahalanobis distance (kernel-PCA space)")
+        ax.set_ylabel("count")
+        _legend(ax, fontsize=7)
+    fig.suptitle(f"{dataset}: failure-detection distances (pooled over trials)", fontsize=10)
+    return _adjust(fig)
+
+
+def confusion_figure(rows: list[dict[str, Any]], dataset: str) -> Figure | None:
+    """Confusion matrices summed over trials, one per (fusion, corruption), with counts written in
+    the cells (rows: actual clean/faulty; columns: predicted clean/faulty)."""
+    rows = [r for r in rows if r.get("dataset") == dataset and r.get("confusion") is not None]
+    keys = sorted({(r["fusion"], r["corruption"]) for r in rows})
+    if not keys:
+        return None
+    fig, axes = _grid(len(keys), ncols=4, size=(3.0, 2.9))
+    for ax, (f, corr) in zip(axes, keys, strict=True):
+        m = sum(np.array(r["confusion"], dtype=float) for r in rows if r["fusion"] == f and r["corruption"] == corr)
+        ax.imshow(m, cmap="Blues")
+        for i in range(2):
+            for j in range(2):
+                ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=9,
+                        color="white" if m[i, j] > m.max() / 2 else "black")
+        ax.set_xticks([0, 1], ["clean", "faulty"])
+        ax.set_yticks([0, 1], ["clean", "faulty"])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("actual")
+        ax.set_title(f"{f} / {corr}", fontsize=9)
+    fig.suptitle(f"{dataset}: confusion matrices (summed over trials)", fontsize=10)
+    return _adjust(fig)
+
+
+def mvae_measures_figure(doc: MvaeDoc) -> Figure | None:
+    """Grouped bars of each MVAE measure: one panel per measure, one group per modality, one bar per
+    schedule (mean over seeds, +-1 std error bars)."""
+    rows = [r for r in doc.rows if math.isfinite(as_float(r.get("value")))]
+    measures = sorted({str(r["measure"]) for r in rows})
+    if not measures:
+        return None
+    fig, axes = _grid(len(measures), ncols=2, size=(5.5, 3.4))
+    schedules = sorted({str(r["schedule"]) for r in rows})
+    for ax, meas in zip(axes, measures, strict=True):
+        sel = [r for r in rows if str(r["measure"]) == meas]
+        mods = sorted({str(r["modality"]) for r in sel})
+        width = 0.8 / max(len(schedules), 1)
+        for k, s in enumerate(schedules):
+            vals = [np.array([as_float(r["value"]) for r in sel if str(r["schedule"]) == s and str(r["modality"]) == m])
+                    for m in mods]
+            ax.bar(np.arange(len(mods)) + k * width, [v.mean() if v.size else np.nan for v in vals], width,
+                   yerr=[v.std() if v.size else 0 for v in vals], capsize=2, label=s)
+        ax.set_xticks(np.arange(len(mods)) + 0.4 - width / 2, mods, fontsize=8)
+        ax.set_title(meas, fontsize=9)
+        ax.set_ylabel("value")
+        _legend(ax, fontsize=6, title="schedule", title_fontsize=6)
+    fig.suptitle("MVAE measures (mean +-1 std over seeds)", fontsize=10)
+    return _adjust(fig)
