@@ -54,8 +54,9 @@ def _gelu_tanh_range() -> tuple[float, float]:
     """Slope range of GELU(approximate='tanh'), by a dense float64 grid on [-10, 10] (outside it the
     slope is within 1e-15 of 0 or 1). Grid step h = 1e-4; the slope's second derivative is below 2 in
     magnitude, so the grid misses an extremum by at most h^2 = 1e-8; we round outward by 1e-6."""
-    x = torch.linspace(-10, 10, 200_001, dtype=torch.float64, requires_grad=True)
-    (g,) = torch.autograd.grad(nn.functional.gelu(x, approximate="tanh").sum(), x)
+    with torch.enable_grad():  # callers may run under torch.no_grad()
+        x = torch.linspace(-10, 10, 200_001, dtype=torch.float64, requires_grad=True)
+        (g,) = torch.autograd.grad(nn.functional.gelu(x, approximate="tanh").sum(), x)
     return float(g.min()) - 1e-6, max(float(g.max()), 1.0) + 1e-6
 
 
@@ -66,6 +67,10 @@ def slope_interval(act: nn.Module) -> tuple[float, float]:
     ((0.0, 1.0), (0.1, 1.0), (0.0, 0.25))
     >>> lo, hi = slope_interval(nn.GELU()); round(lo, 4), round(hi, 4)
     (-0.1289, 1.1289)
+    >>> with torch.no_grad():
+    ...     lo, hi = slope_interval(nn.GELU(approximate="tanh"))
+    >>> round(lo, 3), round(hi, 3)
+    (-0.129, 1.129)
     """
     if isinstance(act, nn.ReLU):
         return 0.0, 1.0
