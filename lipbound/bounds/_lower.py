@@ -70,7 +70,11 @@ class Ball:
 
 
 def _f64(model: nn.Module) -> nn.Module:
-    return copy.deepcopy(model).to(torch.float64).eval()
+    """A float64 copy in eval mode whose parameters need no gradient (only input derivatives are taken)."""
+    m = copy.deepcopy(model).to(torch.float64).eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
 
 
 def check_inputs(inputs: torch.Tensor, input_shape: tuple[int, ...], *, what: str = "inputs") -> torch.Tensor:
@@ -95,12 +99,41 @@ def _single(model: nn.Module):
     return lambda x: model(x.unsqueeze(0)).squeeze(0)
 
 
+def _rows_independent(model: nn.Module, shape: tuple[int, ...]) -> bool:
+    """True if ``model`` is a chain that :func:`~lipbound.bounds.to_network` reads: then output row
+    ``i`` depends on input row ``i`` only and the Jacobian of the batched map is block diagonal."""
+    from ..errors import LipboundError
+    from ._network import to_network
+
+    try:
+        to_network(model, shape)
+    except LipboundError:
+        return False
+    return True
+
+
+def _unit_rows(v: torch.Tensor) -> torch.Tensor:
+    return v / v.flatten(1).norm(dim=1).clamp_min(1e-300).view(-1, *([1] * (v.ndim - 1)))
+
+
 def jacobian_power_iteration(model: nn.Module, inputs: torch.Tensor, *, iters: int = 50, seed: int = 0,
-                             scale: float | None = None, _f64_model: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                             scale: float | None = None, _f64_model: nn.Module | None = None,
+                             batched: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Per-input lower bounds :math:`\|J(x)v\|/\|v\| \le \|J(x)\|_2` after ``iters`` power steps.
 
     Returns ``(values, vectors)``: values of shape ``(n,)`` (already deflated, see the module
     docstring) and the final right vectors. ``inputs`` is a float64 batch.
+
+    Two ways to run the steps :math:`v \leftarrow J^\top J v / \|v\|`, both batched over inputs:
+
+    * ``batched=True`` (the default for every model :func:`~lipbound.bounds.to_network` reads, whose
+      rows are independent, so the batched map's Jacobian is :math:`\operatorname{diag}(J(x_i))`):
+      **one** forward pass with autograd, then per step one backward pass for
+      :math:`J^\top u` and one for :math:`J v`, the latter as the derivative of the linear map
+      :math:`u \mapsto J^\top u` (double backward; the graph is built once and reused). Cost per
+      step: about one forward and one backward pass of the batch (the floor of
+      ``benchmarks/bench_power_iteration.py``);
+    * ``batched=False``: ``torch.func.jvp`` and ``vjp`` per input under ``vmap`` (any model).
 
     >>> lin = nn.Linear(3, 2, bias=False)
     >>> with torch.no_grad():
@@ -108,15 +141,43 @@ def jacobian_power_iteration(model: nn.Module, inputs: torch.Tensor, *, iters: i
     >>> vals, _ = jacobian_power_iteration(lin, torch.randn(4, 3, dtype=torch.float64))
     >>> bool(((vals <= 3.0) & (vals > 3.0 - 1e-6)).all())
     True
+    >>> vals2, _ = jacobian_power_iteration(lin, torch.randn(4, 3, dtype=torch.float64), batched=False)
+    >>> bool(((vals2 <= 3.0) & (vals2 > 3.0 - 1e-6)).all())
+    True
     """
     m = _f64_model if _f64_model is not None else _f64(model)
+    shape = tuple(inputs.shape[1:])
     if scale is None:
         from ._spectral import spectral_product
 
-        scale = spectral_product(model, tuple(inputs.shape[1:]))[0]
-    f = _single(m)
+        scale = spectral_product(model, shape)[0]
+    if batched is None:
+        batched = _rows_independent(model, shape)
     g = torch.Generator().manual_seed(seed)
     v = torch.randn(inputs.shape, generator=g, dtype=torch.float64)
+    if batched:
+        with torch.enable_grad():
+            x = inputs.detach().to(torch.float64).requires_grad_(True)
+            y = m(x)
+            u0 = torch.zeros_like(y, requires_grad=True)
+            (jt_u0,) = torch.autograd.grad(y, x, u0, create_graph=True)  # u -> J^T u, linear in u
+
+            def jmul(w):  # J w = d<J^T u, w>/du
+                return torch.autograd.grad(jt_u0, u0, w, retain_graph=True)[0]
+
+            def jtmul(w):
+                return torch.autograd.grad(y, x, w, retain_graph=True)[0]
+
+            for _ in range(iters):
+                v = jtmul(jmul(_unit_rows(v)))
+                v = torch.where(v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1))) > 0, v,
+                                torch.randn(v.shape, generator=g, dtype=torch.float64))
+            v = _unit_rows(v.detach())
+            r = jmul(v).detach().flatten(1).norm(dim=1)
+        vals = (r * DEFLATE - ABS_MARGIN * scale).clamp_min(0.0)
+        return vals, v
+
+    f = _single(m)
 
     def step(x, u):
         u = u / u.norm().clamp_min(1e-300)
