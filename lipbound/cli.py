@@ -26,6 +26,14 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def expected_label(expected: bool | None) -> str:
+    """``holds`` / ``fails`` / ``open``: see :func:`lipbound.claims._ledger.expected_label` (imported
+    lazily so that ``lipbound --help`` does not load the ledger)."""
+    from .claims._ledger import expected_label as label
+
+    return label(expected)
+
+
 def _fmt_ratio(r: Any) -> str:
     if r is None:
         return "-"
@@ -57,7 +65,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     for c in CLAIMS.values():
         for k, r in enumerate(c.statement.readings):
             table.add_row(c.id if k == 0 else "", c.statement.ref if k == 0 else "",
-                          r.name, "holds" if r.expected else "fails")
+                          r.name, expected_label(r.expected))
     Console().print(table)
     return 0
 
@@ -79,8 +87,8 @@ def _markdown(rows: list[dict], meta: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        exp = "holds" if r["expected"] else "fails"
-        flag = " **(unexpected)**" if r["expected"] and r["status"] == "refuted" else ""
+        exp = expected_label(r["expected"])
+        flag = " **(unexpected)**" if r["expected"] is True and r["status"] == "refuted" else ""
         lines.append(f"| {r['claim']} | {r['reading']} | {r['status']}{flag} | {exp} | {r['cases']} | "
                      f"{_fmt_ratio(r['tightest_ratio'])} | {r['seconds']:.2f} |")
     lines += ["", "## Methods", ""]
@@ -108,6 +116,38 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             os.environ.pop("LIPBOUND_NO_ZOO", None)
         else:
             os.environ["LIPBOUND_NO_ZOO"] = saved_no_zoo
+
+
+def _report_dir(args: argparse.Namespace) -> str | None:
+    """Where ``verify`` writes the HTML + Markdown report: ``--report DIR``; else the folder of
+    ``--json`` (or ``--markdown``) when that path names one (``lipbound-report/verify.json``); else
+    nowhere (a bare file name in the current folder, stdout, or ``--no-report``)."""
+    import os
+
+    if args.no_report:
+        return None
+    if args.report:
+        return args.report
+    for path in (args.json, args.markdown):
+        if path and path != "-" and os.path.dirname(path):
+            return os.path.dirname(path)
+    return None
+
+
+def _verify_command(args: argparse.Namespace) -> str:
+    """The ``lipbound verify`` command line that reproduces this run."""
+    import shlex
+
+    parts = ["lipbound", "verify"]
+    for c in args.claim or []:
+        parts += ["--claim", c]
+    for opt in ("json", "markdown", "report"):
+        if getattr(args, opt):
+            parts += [f"--{opt}", getattr(args, opt)]
+    parts += ["--examples", str(args.examples), "--seed", str(args.seed)]
+    if args.no_zoo:
+        parts.append("--no-zoo")
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def _verify(args: argparse.Namespace, _saved: str | None) -> int:
@@ -143,8 +183,8 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
     for col in ("claim", "reading", "status", "expected", "cases", "tightest ratio", "time (s)"):
         table.add_column(col, no_wrap=True)
     for r in rows:
-        style = "red" if r["expected"] and r["status"] == "refuted" else None
-        table.add_row(r["claim"], r["reading"], r["status"], "holds" if r["expected"] else "fails",
+        style = "red" if r["expected"] is True and r["status"] == "refuted" else None
+        table.add_row(r["claim"], r["reading"], r["status"], expected_label(r["expected"]),
                       str(r["cases"]), _fmt_ratio(r["tightest_ratio"]), f"{r['seconds']:.2f}", style=style)
     console.print(table)
     if args.json:
@@ -156,7 +196,18 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
     if args.markdown:
         atomic_write_text(args.markdown, _markdown(rows, meta))
         console.print(f"wrote the report to {args.markdown}")
-    unexpected = [r for r in rows if r["expected"] and r["status"] == "refuted"]
+    report_dir = _report_dir(args)
+    if report_dir is not None:
+        from .report import LedgerRows, Results, write_report
+
+        meta_r = {"command": _verify_command(args), "lipbound": __version__, "torch": torch.__version__,
+                  "python": platform.python_version(), "device": "cpu", "seeds": [args.seed]}
+        src = args.json if args.json and not to_stdout else "lipbound verify (this run)"
+        files = write_report(Results(ledgers=[LedgerRows(src, rows, meta_r)]), report_dir,
+                             command=_verify_command(args))
+        console.print(f"wrote the HTML report to {files.html} (and {files.markdown.name}, "
+                      f"{len(files.figures)} figures)")
+    unexpected = [r for r in rows if r["expected"] is True and r["status"] == "refuted"]
     if unexpected:
         console.print(f"[red]{len(unexpected)} reading(s) the ledger expects to hold were refuted: "
                       + ", ".join(f"{r['claim']}/{r['reading']}" for r in unexpected))
@@ -166,7 +217,7 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
 
 #: modules whose ``register(subparsers)`` adds their subcommands; each sets ``func`` to a callable
 #: ``(args) -> exit code`` and imports its heavy dependencies inside it, so ``--help`` stays fast
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("lipbound.bounds._cli", "lipbound.report._cli", "lipbound.mvae._cli", "lipbound.experiments._cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--examples", type=int, default=50, metavar="N", help="sampled cases per reading (default 50)")
     v.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the case generators (default 0)")
     v.add_argument("--no-zoo", action="store_true", help="skip the trained-model cases (no training)")
+    v.add_argument("--report", metavar="DIR",
+                   help="write the HTML + Markdown report (index.html, report.md, figures/) to DIR; default: the "
+                        "folder of --json (else --markdown) when that path names a folder, e.g. lipbound-report/")
+    v.add_argument("--no-report", action="store_true", help="do not write the HTML + Markdown report")
     v.set_defaults(func=_cmd_verify)
     for name in SUBCOMMAND_MODULES:
         import importlib

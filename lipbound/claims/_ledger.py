@@ -33,13 +33,15 @@ class ReadingStatement:
     Attributes:
         name: short id, unique within the claim (``"true-shared"``).
         statement: lipbound's exact statement (plain text with LaTeX math).
-        expected: whether the ledger expects this reading to hold.
+        expected: whether the ledger expects this reading to hold (``True``), to fail (``False``), or
+            makes no prediction (``None``, "open": e.g. a training outcome on lipbound's own data,
+            which no theorem predicts; its status is then a finding either way).
         note: why it is expected to hold or fail (e.g. the counterexample family).
     """
 
     name: str
     statement: str
-    expected: bool
+    expected: bool | None
     note: str = ""
 
 
@@ -137,7 +139,7 @@ class Row:
     claim: str
     reading: str
     status: Status
-    expected: bool
+    expected: bool | None
     cases: int
     tightest_ratio: float | None
     counterexample: dict[str, Any] | None
@@ -174,7 +176,7 @@ class Row:
     @property
     def unexpected(self) -> bool:
         """True when the ledger expects the reading to hold and the check refuted it."""
-        return self.expected and self.status == "refuted"
+        return self.expected is True and self.status == "refuted"
 
 
 @dataclass(frozen=True)
@@ -199,3 +201,12 @@ class Claim:
                 f"claim {self.id}: evaluators/proofs do not match its readings "
                 f"(unknown: {sorted(extra)}, unchecked: {sorted(missing)})"
             )
+
+
+def expected_label(expected: bool | None) -> str:
+    """How an expectation is shown in tables: ``holds``, ``fails`` or ``open`` (no prediction).
+
+    >>> [expected_label(e) for e in (True, False, None)]
+    ['holds', 'fails', 'open']
+    """
+    return "open" if expected is None else ("holds" if expected else "fails")

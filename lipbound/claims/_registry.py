@@ -16,6 +16,11 @@ from .statements import thm_3_1 as st_3_1
 from .statements import thm_3_2 as st_3_2
 from .statements import thm_4_1 as st_4_1
 from .statements import thm_4_2 as st_4_2
+from .mvae import FINDINGS_EVALUATORS as mvae_findings
+from .mvae import KL_EVALUATORS as mvae_kl
+from .statements import mvae as st_mvae
+from .empirical import EVALUATORS as EMPIRICAL_EVALUATORS
+from .statements import empirical as st_emp
 
 
 class _LazyProofs(Mapping):
@@ -67,6 +72,9 @@ def _build() -> dict[str, Claim]:
         Claim(st_4_1.STATEMENT, thm_4_1.EVALUATORS, _proofs("thm_4_1")),
         Claim(st_4_2.STATEMENT, thm_4_2.EVALUATORS, _proofs("thm_4_2")),
         Claim(st_45.STATEMENT, sec_4_5.EVALUATORS, _proofs("sec_4_5")),
+        Claim(st_mvae.KL_WHOLE_VS_PART, mvae_kl, _proofs("mvae")),
+        Claim(st_mvae.FINDINGS, mvae_findings, {}),
+        *(Claim(s, EMPIRICAL_EVALUATORS[s.id], {}) for s in st_emp.EMPIRICAL),
     ]
     return {c.id: c for c in entries}
 

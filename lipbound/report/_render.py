@@ -20,6 +20,7 @@ import numpy as np
 
 from .._io import atomic_write_bytes, atomic_write_text
 from .._version import __version__
+from ..cli import expected_label
 from . import _figures as F
 from ._load import LedgerRows, ReproduceDir, Results, as_float
 from ._paper import PAPER_MODALITIES, PAPER_TABLE_SOURCE, PAPER_TABLES
@@ -301,11 +302,11 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
             doc.h(3, f"From {lr.path}")
         rows: list[list[Cell]] = []
         for r in lr.rows:
-            exp = "holds" if r.get("expected") else "fails"
+            exp = expected_label(r.get("expected"))
             status = str(r.get("status"))
-            if r.get("expected") and status == "refuted":
+            if r.get("expected") is True and status == "refuted":
                 status += " (UNEXPECTED)"
-            elif not r.get("expected") and status in ("proved", "holds"):
+            elif r.get("expected") is False and status in ("proved", "holds"):
                 status += " (expected to fail: no counterexample found)"
             cex: Cell = Link("counterexample", f"#{_cex_anchor(i, r)}") if r.get("counterexample") else "-"
             rows.append([str(r["claim"]), str(r["reading"]), status, exp, str(r.get("cases", "-")),

@@ -1,0 +1,187 @@
+"""Run configurations and sweep presets (Section 5.3: Adam, batch 64, MSE; Sections 5.4-5.9)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from ..errors import LipboundError
+
+
+class UnknownPresetError(LipboundError):
+    """A sweep preset name that is not defined (the message lists the known ones)."""
+
+
+class UnknownFusionError(LipboundError):
+    """A fusion name that :data:`lipbound.models.FUSIONS` does not know."""
+
+
+#: the registered fusions of :mod:`lipbound.models`, in the order the sweeps use
+ALL_FUSIONS: tuple[str, ...] = ("sum", "concat", "attention", "attention-scaled", "attention-regularized",
+                                "attention-regularized-scaled")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Widths of the encoders/decoders built for every modality (:func:`build_model`).
+
+    ``small`` is for CPU runs; ``paper`` follows Section 5.3 (sensor MLP n-64-128-128-256-256-288,
+    image convolutions 3-256-128-64-32-32-32, latent 288, two-layer attention score network of 288).
+    """
+
+    latent_dim: int = 16
+    hidden: tuple[int, ...] = (32, 32)
+    channels: tuple[int, ...] = (8, 8)
+    attention_projection: str = "linear"
+
+
+SMALL_ARCH = Architecture()
+PAPER_ARCH = Architecture(latent_dim=288, hidden=(64, 128, 128, 256, 256), channels=(256, 128, 64, 32, 32, 32),
+                          attention_projection="mlp2")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run: a fusion on a dataset, one trial, one lambda.
+
+    Attributes:
+        dataset: a name of :data:`lipbound.datasets.DATASETS` (or ``synthetic-3``, see
+            :func:`lipbound.experiments.get_dataset`).
+        fusion: a name of :data:`lipbound.models.FUSIONS`.
+        trial: trial index; the model and batch-order seed is ``seed + trial``.
+        lam: the L2 weight :math:`\\lambda` of the attention score matrices (Section 4.5.2, Eq. 7);
+            ``None`` keeps the fusion's default (0 for sum/concat/attention, ``1e-3`` for the
+            regularised variants). Only attention fusions take it.
+        epochs, batch_size, lr: Adam training (Section 5.3: batch 64).
+        size: dataset size (``small`` or ``paper``).
+        data_seed: the dataset's seed (the same for all trials).
+        seed: base seed of model initialisation and shuffling.
+        track_every: Lipschitz tracking period in epochs (plus the final epoch), or ``0`` for the
+            automatic schedule that keeps tracking within 15% of the training time (the final
+            epoch is tracked if nothing was before), or ``-1`` for no tracking.
+        track_inputs: number of test samples the lower bound and the estimator use.
+        device: ``cpu`` or ``cuda``.
+        arch: ``small`` or ``paper`` (:class:`Architecture`).
+    """
+
+    dataset: str
+    fusion: str
+    trial: int = 0
+    lam: float | None = None
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    size: str = "small"
+    data_seed: int = 0
+    seed: int = 0
+    track_every: int = 0
+    track_inputs: int = 16
+    device: str = "cpu"
+    arch: str = "small"
+    detect: bool = True
+
+    def __post_init__(self) -> None:
+        from ..models import FUSIONS
+
+        if self.fusion not in FUSIONS:
+            raise UnknownFusionError(f"unknown fusion {self.fusion!r}; known: {', '.join(ALL_FUSIONS)}")
+        if self.lam is not None:
+            if not (isinstance(self.lam, (int, float)) and math.isfinite(self.lam) and self.lam >= 0):
+                raise LipboundError(f"lambda must be a finite non-negative number, got {self.lam!r}")
+            if not self.fusion.startswith("attention"):
+                raise LipboundError(f"lambda (L2 of the attention scores) does not apply to {self.fusion} fusion")
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise LipboundError(f"{name} must be a positive integer, got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise LipboundError(f"lr must be a finite positive number, got {self.lr!r}")
+        if self.arch not in ("small", "paper"):
+            raise LipboundError(f"arch must be 'small' or 'paper', got {self.arch!r}")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise LipboundError(f"device must be cpu or cuda, got {self.device!r}")
+
+    @property
+    def run_id(self) -> str:
+        """``<dataset>__<fusion>__lam<lam>__t<trial>`` (``lamdef`` for the fusion's default)."""
+        lam = "def" if self.lam is None else f"{self.lam:g}"
+        return f"{self.dataset}__{self.fusion}__lam{lam}__t{self.trial}"
+
+    @property
+    def run_seed(self) -> int:
+        """The seed of this trial's initial weights and batch order: ``seed + trial``."""
+        return int(self.seed) + int(self.trial)
+
+    @property
+    def architecture(self) -> Architecture:
+        return PAPER_ARCH if self.arch == "paper" else SMALL_ARCH
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        return cls(**d)
+
+    def with_(self, **kw) -> RunConfig:
+        return replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A sweep: datasets x fusions x trials (and a lambda ablation), with the run settings.
+
+    ``datasets=None`` means every generated dataset registered in :data:`lipbound.datasets.DATASETS`
+    (all but ``synthetic`` and the real-data loaders); ``ablation`` is ``(fusion, lambdas, datasets)``
+    (Section 5.9) or ``None``.
+    """
+
+    name: str
+    datasets: tuple[str, ...] | None
+    fusions: tuple[str, ...]
+    trials: int
+    epochs: int
+    size: str = "small"
+    arch: str = "small"
+    ablation: tuple[str, tuple[float, ...], tuple[str, ...] | None] | None = None
+    description: str = ""
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+#: lambdas of the ablation: the paper spans nine decades (Section 5.9; the endpoints were lost in
+#: the recovered text); the presets take one value per decade or two
+PAPER_LAMBDAS = tuple(10.0 ** k for k in range(-8, 2))
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(
+        "tiny", ("synthetic", "synthetic-3"), ("sum", "concat", "attention-regularized-scaled"), trials=3, epochs=3,
+        ablation=("attention-regularized-scaled", (1e-4, 1e-2, 1.0), ("synthetic",)),
+        description="seconds on a CPU: the vector datasets only, Lipschitz tracked at the last epoch only "
+                    "(used by the claim ledger when no results exist)",
+        run={"track_every": 10**6, "track_inputs": 16}),
+    "smoke": Preset(
+        "smoke", None, ALL_FUSIONS, trials=3, epochs=4,
+        ablation=("attention-regularized-scaled", (1e-4, 1e-2, 1.0), None),
+        description="all fusions x all generated datasets x 3 trials, small images; minutes on a 2-core CPU"),
+    "paper": Preset(
+        "paper", None, ALL_FUSIONS, trials=10, epochs=100, size="paper", arch="paper",
+        ablation=("attention-regularized-scaled", PAPER_LAMBDAS, None),
+        description="paper size (Section 5.3: 10 trials, paper architectures and image size); for a GPU"),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset ``name``; raises :class:`UnknownPresetError` naming the known presets.
+
+    >>> get_preset("smoke").trials
+    3
+    >>> get_preset("huge")
+    Traceback (most recent call last):
+    ...
+    lipbound.experiments._config.UnknownPresetError: unknown preset 'huge'; known presets: tiny, smoke, paper
+    """
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownPresetError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}") from None

@@ -1,0 +1,336 @@
+r"""The training harness: one run = one fusion on one dataset, one trial, one :math:`\lambda`
+(Section 5.3: Adam, batch 64, MSE), with per-epoch losses per modality, Lipschitz tracking,
+checkpoints, resume and NaN diagnosis.
+
+Files in the run directory ``runs/<run_id>/``:
+
+* ``checkpoint.pt``: model, optimiser and shuffling-generator state, the records so far and the
+  tracking schedule, written atomically after every epoch; a rerun resumes from it;
+* ``records.jsonl``, ``detection.jsonl``, ``reconstructions.npz``: the run's results;
+* ``done.json``: written last; a run with it is never retrained;
+* ``failed.json``: the diagnosis of a run whose loss became NaN/Inf (the checkpoint of the last
+  good epoch is kept).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..errors import LipboundError
+from ._build import build_model, modality_mse, param_norm
+from ._config import RunConfig
+from ._data import corruptions_for, get_dataset
+from ._tracking import track
+
+#: the automatic schedule keeps Lipschitz tracking at most this fraction of the training time
+TRACK_BUDGET = 0.15
+#: reconstructions kept per modality in reconstructions.npz
+N_RECON = 4
+
+
+class TrainingDivergedError(LipboundError):
+    """The training loss became NaN or Inf; the message is the diagnosis (also in ``failed.json``)."""
+
+
+@dataclass
+class RunResult:
+    """What :func:`train_run` returns: the records, detection rows, wall time and whether the run
+    was resumed from a checkpoint or already finished (then nothing was trained)."""
+
+    run_id: str
+    records: list[dict]
+    detection: list[dict]
+    seconds: float
+    resumed_from: int
+    skipped: bool
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """Write ``rows`` as JSON lines, atomically."""
+    atomic_write_text(path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The JSON objects of a JSON-lines file (blank lines skipped)."""
+    with open(path) as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _device(name: str) -> torch.device:
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise LipboundError("--device cuda was asked for, but torch.cuda.is_available() is False "
+                            "(a CPU build of torch or no GPU); use --device cpu")
+    return dev
+
+
+@torch.no_grad()
+def _eval_losses(model, data: list[torch.Tensor], batch: int = 1024) -> list[float]:
+    n = data[0].shape[0]
+    tot = [0.0] * len(data)
+    for lo in range(0, n, batch):
+        xs = [x[lo:lo + batch] for x in data]
+        for j, v in enumerate(modality_mse(xs, model(xs))):
+            tot[j] += float(v) * xs[0].shape[0]
+    return [t / n for t in tot]
+
+
+def _diagnose(cfg: RunConfig, epoch: int, batch: int, losses: list[float], names, model, last_ok: float | None,
+              grad_norm: float | None, inputs) -> dict:
+    bad = [n for n, v in zip(names, losses) if not math.isfinite(v)]
+    bad_inputs = [n for n, x in zip(names, inputs) if not bool(torch.isfinite(x).all())]
+    bad_params = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    norms = {"encoders": [param_norm(e) for e in model.encoders], "fusion": param_norm(model.fusion),
+             "decoders": [param_norm(d) for d in model.decoders]}
+    hints = []
+    if bad_inputs:
+        hints.append(f"the batch's inputs of modality {', '.join(bad_inputs)} hold NaN/Inf values: clean the data "
+                     "(the dataset cache may be corrupt; delete it to regenerate)")
+    elif bad_params:
+        hints.append("weights are already non-finite: the previous update diverged; lower the learning rate")
+    elif grad_norm is not None and grad_norm > 1e6:
+        hints.append(f"the last gradient norm was {grad_norm:.3g}: lower the learning rate or clip gradients")
+    else:
+        hints.append(f"lower the learning rate (lr={cfg.lr}) or check the data of modality {', '.join(bad) or '?'}")
+    return {"run_id": cfg.run_id, "epoch": epoch, "batch": batch,
+            "modality_losses": {n: (v if math.isfinite(v) else str(v)) for n, v in zip(names, losses)},
+            "non_finite_modalities": bad, "non_finite_inputs": bad_inputs, "non_finite_parameters": bad_params[:20],
+            "parameter_norms": _finite(norms), "last_finite_loss": last_ok, "last_gradient_norm": _finite(grad_norm), "lr": cfg.lr, "hint": "; ".join(hints),
+            "time": _now()}
+
+
+def _finite(obj):
+    """JSON-safe: non-finite floats become the strings 'nan', 'inf', '-inf'."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _save(path: Path, state: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def train_run(cfg: RunConfig, run_dir: str | os.PathLike, *, dataset=None,
+              on_epoch: Callable[[int, int], None] | None = None, cache_dir=None,
+              stop_after: int | None = None) -> RunResult:
+    r"""Train (or resume, or skip) run ``cfg`` in ``run_dir``; see the module docstring for its files.
+
+    Each step minimises :math:`\sum_j \mathrm{MSE}_j + \lambda \sum_i \lVert W_i \rVert_F^2` (the
+    penalty only for attention fusions with :math:`\lambda > 0`) with Adam on a batch of
+    ``cfg.batch_size`` samples reshuffled every epoch by a generator seeded with ``cfg.run_seed``.
+    After each epoch it records the mean training loss per modality over the epoch's batches, the
+    test loss per modality after the epoch, parameter norms, the epoch's seconds and, on tracking
+    epochs, :func:`~lipbound.experiments.track` of every submodule on ``cfg.track_inputs`` test
+    samples. Then it writes the checkpoint. ``stop_after=k`` returns after epoch ``k`` without
+    finishing (to test resuming); ``on_epoch(epoch, epochs)`` reports progress.
+
+    Raises:
+        TrainingDivergedError: the loss became NaN/Inf (diagnosis in the message and ``failed.json``).
+    """
+    run_dir = Path(run_dir)
+    done = run_dir / "done.json"
+    if done.exists():
+        prev = json.loads(done.read_text()).get("config")
+        if prev != cfg.to_dict():
+            raise LipboundError(f"{run_dir} holds a finished run with another configuration ({prev}); "
+                                "use another output directory or delete that run")
+        recs = read_jsonl(run_dir / "records.jsonl")
+        det = read_jsonl(run_dir / "detection.jsonl") if (run_dir / "detection.jsonl").exists() else []
+        return RunResult(cfg.run_id, recs, det, 0.0, cfg.epochs, True)
+    failed = run_dir / "failed.json"
+    if failed.exists():
+        raise TrainingDivergedError(f"run {cfg.run_id} diverged before (see {failed}): "
+                                    f"{json.loads(failed.read_text()).get('hint', '')}; delete that file to retry")
+    t_start = time.perf_counter()
+    device = _device(cfg.device)
+    ds = dataset if dataset is not None else get_dataset(cfg.dataset, size=cfg.size, seed=cfg.data_seed,
+                                                         cache_dir=cache_dir)
+    names = list(ds.modality_names)
+    model = build_model(ds.modalities, cfg.fusion, cfg.architecture, lam=cfg.lam, seed=cfg.run_seed).to(device)
+    lam = float(getattr(model.fusion, "l2", 0.0))
+    train = [ds.train[n].to(device) for n in names]
+    test = [ds.test[n].to(device) for n in names]
+    track_x = [t[: cfg.track_inputs] for t in test]
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.run_seed)
+    base = {"run_id": cfg.run_id, "dataset": cfg.dataset, "fusion": cfg.fusion, "trial": cfg.trial, "lam": lam}
+    records: list[dict] = []
+    sched = {"train_s": 0.0, "track_s": 0.0, "last_track_s": 0.0}
+    start_epoch = 0
+    ckpt = run_dir / "checkpoint.pt"
+    if ckpt.exists():
+        st = torch.load(ckpt, map_location=device, weights_only=False)
+        if st.get("config") != cfg.to_dict():
+            raise LipboundError(f"{ckpt} belongs to a different configuration ({st.get('config')}); "
+                                "delete the run directory or use another --out")
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        gen.set_state(st["generator"])
+        records, sched, start_epoch = st["records"], st["schedule"], int(st["epoch"])
+    n = train[0].shape[0]
+    if start_epoch == 0 and not records:  # epoch 0: the initial weights, for the convergence curves
+        model.eval()
+        ep0 = {**base, "epoch": 0}
+        for metric, data in (("train_loss", train), ("test_loss", test)):
+            vals = _eval_losses(model, data)
+            records += [{**ep0, "submodule": f"modality:{nm}", "metric": metric, "value": v, "kind": "loss",
+                         "method": "mse"} for nm, v in zip(names, vals)]
+            records.append({**ep0, "submodule": "model", "metric": metric, "value": sum(vals), "kind": "loss",
+                            "method": "mse (sum over modalities)"})
+    last_ok: float | None = None
+    grad_norm: float | None = None
+    for epoch in range(start_epoch + 1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n, generator=gen).to(device)
+        sums = torch.zeros(len(names), dtype=torch.float64, device=device)
+        for b, lo in enumerate(range(0, n, cfg.batch_size)):
+            idx = perm[lo: lo + cfg.batch_size]
+            xs = [x.index_select(0, idx) for x in train]
+            parts = modality_mse(xs, model(xs))
+            loss = sum(parts)
+            if not bool(torch.isfinite(loss)):
+                diag = _diagnose(cfg, epoch, b, [float(p.detach()) for p in parts], names, model, last_ok, grad_norm, xs)
+                atomic_write_json(failed, diag)
+                raise TrainingDivergedError(
+                    f"run {cfg.run_id}: the loss became {float(loss.detach())} in epoch {epoch}, batch {b} "
+                    f"(non-finite losses of modalities: {', '.join(diag['non_finite_modalities']) or 'none'}; non-finite "
+                    f"inputs: {', '.join(diag['non_finite_inputs']) or 'none'}; last finite loss {last_ok}); {diag['hint']}. Diagnosis in {failed}; checkpoint of epoch {epoch - 1} kept")
+            opt.zero_grad(set_to_none=True)
+            reg = getattr(model.fusion, "regularization_loss", None)
+            (loss + reg() if reg is not None else loss).backward()
+            grad_norm = math.sqrt(sum(float(p.grad.detach().double().pow(2).sum())
+                                      for p in model.parameters() if p.grad is not None))
+            opt.step()
+            last_ok = float(loss.detach())
+            sums += torch.stack([p.detach().double() for p in parts]) * idx.numel()
+        model.eval()
+        tr = (sums / n).tolist()
+        te = _eval_losses(model, test)
+        secs = time.perf_counter() - t0
+        sched["train_s"] += secs
+        ep = {**base, "epoch": epoch}
+        for nm, a, c in zip(names, tr, te):
+            records.append({**ep, "submodule": f"modality:{nm}", "metric": "train_loss", "value": a, "kind": "loss",
+                            "method": "mse (mean over the epoch's batches)"})
+            records.append({**ep, "submodule": f"modality:{nm}", "metric": "test_loss", "value": c, "kind": "loss", "method": "mse"})
+        records.append({**ep, "submodule": "model", "metric": "train_loss", "value": sum(tr), "kind": "loss",
+                        "method": "mse (sum over modalities; mean over the epoch's batches)"})
+        records.append({**ep, "submodule": "model", "metric": "test_loss", "value": sum(te), "kind": "loss",
+                        "method": "mse (sum over modalities)"})
+        records.append({**ep, "submodule": "model", "metric": "param_norm", "value": param_norm(model), "kind": "other",
+                        "method": "l2 norm of all parameters"})
+        records.append({**ep, "submodule": "fusion", "metric": "param_norm", "value": param_norm(model.fusion),
+                        "kind": "other", "method": "l2 norm of the fusion's parameters"})
+        records.append({**ep, "submodule": "model", "metric": "epoch_seconds", "value": secs, "kind": "other",
+                        "method": "wall clock of the training epoch (tracking excluded)"})
+        if _should_track(cfg, epoch, sched):
+            t1 = time.perf_counter()
+            for row in track(model, track_x, modality_names=names, seed=cfg.run_seed):
+                row.pop("seconds", None)
+                records.append({**ep, "metric": "lipschitz", **row})
+            sched["last_track_s"] = time.perf_counter() - t1
+            sched["track_s"] += sched["last_track_s"]
+            records.append({**ep, "submodule": "model", "metric": "tracking_seconds", "value": sched["last_track_s"],
+                            "kind": "other", "method": "wall clock of the Lipschitz tracking"})
+        _save(ckpt, {"config": cfg.to_dict(), "epoch": epoch, "model": model.state_dict(),
+                     "optimizer": opt.state_dict(), "generator": gen.get_state(), "records": records,
+                     "schedule": sched})
+        if on_epoch is not None:
+            on_epoch(epoch, cfg.epochs)
+        if stop_after is not None and epoch >= stop_after and epoch < cfg.epochs:
+            return RunResult(cfg.run_id, records, [], time.perf_counter() - t_start, start_epoch, False)
+    model.eval()
+    detection = detect_run(model, ds, cfg) if cfg.detect else []
+    _save_reconstructions(run_dir / "reconstructions.npz", model, ds, cfg)
+    write_jsonl(run_dir / "records.jsonl", records)
+    write_jsonl(run_dir / "detection.jsonl", detection)
+    seconds = time.perf_counter() - t_start
+    atomic_write_json(done, {"run_id": cfg.run_id, "config": cfg.to_dict(), "finished": _now(), "seconds": seconds,
+                             "resumed_from_epoch": start_epoch, "train_seconds": sched["train_s"],
+                             "tracking_seconds": sched["track_s"], "lam": lam})
+    return RunResult(cfg.run_id, records, detection, seconds, start_epoch, False)
+
+
+def _should_track(cfg: RunConfig, epoch: int, sched: dict) -> bool:
+    """Tracking schedule: every ``track_every`` epochs and the last, never for ``-1``, and for ``0``
+    whenever the tracking time so far plus the last tracking's cost (before the first: two epochs'
+    time) stays within :data:`TRACK_BUDGET` of the training time so far, and at the last epoch if
+    nothing was tracked before (so every run has a tracked epoch; the claims use each run's last)."""
+    if cfg.track_every < 0:
+        return False
+    if cfg.track_every > 0:
+        return epoch % cfg.track_every == 0 or epoch == cfg.epochs
+    if epoch == cfg.epochs and sched["track_s"] == 0.0:
+        return True  # every run gets at least one tracking, at its last epoch
+    # before the first tracking its cost is unknown: assume two epochs' worth
+    cost = sched["last_track_s"] if sched["last_track_s"] > 0 else 2.0 * sched["train_s"] / epoch
+    return sched["track_s"] + cost <= TRACK_BUDGET * sched["train_s"]
+
+
+@torch.no_grad()
+def _fused(model, xs: list[torch.Tensor], batch: int = 512) -> np.ndarray:
+    out = []
+    for lo in range(0, xs[0].shape[0], batch):
+        out.append(model.fuse(model.encode([x[lo:lo + batch] for x in xs])).double().cpu().numpy())
+    return np.concatenate(out)
+
+
+def detect_run(model, ds, cfg: RunConfig) -> list[dict]:
+    """Section 5.7 on this run: one row per (modality, corruption) of the test set."""
+    from ._detect import fit_detector, detection_metrics
+
+    dev = next(model.parameters()).device
+    names = list(ds.modality_names)
+    train = [ds.train[n].to(dev) for n in names]
+    test = [ds.test[n].to(dev) for n in names]
+    det = fit_detector(_fused(model, train), seed=cfg.run_seed)
+    clean = _fused(model, test)
+    rows = []
+    for j, spec in enumerate(ds.modalities):
+        for cname, fn in corruptions_for(spec).items():
+            bad = list(test)
+            bad[j] = fn(ds.test[spec.name], severity=1.0, seed=cfg.run_seed).to(dev, dtype=test[j].dtype)
+            m = detection_metrics(det, clean, _fused(model, bad), seed=cfg.run_seed)
+            rows.append({"run_id": cfg.run_id, "dataset": cfg.dataset, "fusion": cfg.fusion, "trial": cfg.trial,
+                         "corruption": f"{spec.name}:{cname}", **m})
+    return rows
+
+
+@torch.no_grad()
+def _save_reconstructions(path: Path, model, ds, cfg: RunConfig) -> None:
+    dev = next(model.parameters()).device
+    xs = [ds.test[n][:N_RECON].to(dev) for n in ds.modality_names]
+    ys = model(xs)
+    arrays = {}
+    for spec, x, y in zip(ds.modalities, xs, ys):
+        key = f"{cfg.dataset}__{cfg.fusion}__{spec.name}"
+        if spec.kind == "image":
+            x, y = x.clamp(0, 1), y.clamp(0, 1)
+        arrays[f"{key}__input"] = x.float().cpu().numpy()
+        arrays[f"{key}__output"] = y.float().cpu().numpy()
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
