@@ -2,16 +2,21 @@
 
 :func:`bracket` runs the methods and returns a :class:`Bracket` of :class:`BoundResult` s, each of
 kind ``certified-upper``, ``lower`` or ``heuristic``; :func:`autoencoder_bounds` bounds every
-submodule of a :class:`~lipbound.models.MultimodalAutoencoder` and the whole map. See
+submodule of a :class:`~lipbound.models.MultimodalAutoencoder` and the whole map;
+:func:`exact_lipschitz` gives the exact constant of linear and one-hidden-layer ReLU networks (the
+tests' ground truth); :func:`load_model` reads TorchScript / torch.export files for ``lipbound bound``. See
 ``docs/bounds.md`` for the soundness policy.
 """
 
 from ._bracket import METHODS, attention_bound, attention_lipschitz, autoencoder_bounds, bracket
+from ._cli import ModelFileError, load_model
+from ._eigopt import sequential_multipliers, solve_eigopt, verify_certificate_banded
 from ._estimator import paper_estimator
+from ._exact import ExactResult, exact_lipschitz
 from ._lower import Ball, Box, jacobian_power_iteration, pgd_lower
 from ._network import Layer, Network, slope_interval, to_network
 from ._result import Bracket, BoundResult, SoundnessError
-from ._sdp import CertificateError, build_lmi, lipsdp, solve_lipsdp, verify_certificate
+from ._sdp import CertificateError, auto_solvers, build_lmi, lipsdp, solve_lipsdp, verify_certificate
 from ._spectral import conv_norm_lower, conv_norm_upper, linear_norm, spectral_product
 
 __all__ = [
@@ -21,24 +26,32 @@ __all__ = [
     "Bracket",
     "BoundResult",
     "CertificateError",
+    "ExactResult",
     "Layer",
+    "ModelFileError",
     "Network",
     "SoundnessError",
     "attention_bound",
     "attention_lipschitz",
+    "auto_solvers",
     "autoencoder_bounds",
     "bracket",
     "build_lmi",
     "conv_norm_lower",
     "conv_norm_upper",
+    "exact_lipschitz",
     "jacobian_power_iteration",
     "linear_norm",
+    "load_model",
     "lipsdp",
     "paper_estimator",
     "pgd_lower",
+    "sequential_multipliers",
     "slope_interval",
+    "solve_eigopt",
     "solve_lipsdp",
     "spectral_product",
     "to_network",
     "verify_certificate",
+    "verify_certificate_banded",
 ]

@@ -18,7 +18,8 @@ from ._result import Bracket, BoundResult
 from ._sdp import lipsdp
 from ._spectral import _up, linear_norm, spectral_product
 
-METHODS = ("spectral-product", "lipsdp-neuron", "lipsdp-layer", "power-iteration", "pgd", "paper-estimator")
+METHODS = ("spectral-product", "lipsdp-neuron", "lipsdp-layer", "lipsdp-decomposed", "power-iteration", "pgd",
+           "paper-estimator")
 
 
 def bracket(model: nn.Module, *, input_shape: tuple[int, ...] | None = None, inputs: torch.Tensor | None = None,
@@ -64,7 +65,7 @@ def bracket(model: nn.Module, *, input_shape: tuple[int, ...] | None = None, inp
             v, rows = spectral_product(net)
             results.append(BoundResult(method, "certified-upper", v, time.perf_counter() - t0, "none",
                                        "ok: product of certified layer norms", {"layers": rows}))
-        elif method in ("lipsdp-neuron", "lipsdp-layer"):
+        elif method in ("lipsdp-neuron", "lipsdp-layer", "lipsdp-decomposed"):
             results.append(lipsdp(net, form=method.split("-")[1], solvers=solvers))
         elif method == "power-iteration":
             if inputs is None:

@@ -184,7 +184,21 @@ SOLVER_OPTIONS = {
     "CLARABEL": {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8},
     "SCS": {"eps_abs": 1e-6, "eps_rel": 1e-6, "max_iters": 20_000},
     "MOSEK": {},
+    # first-order eigenvalue optimisation (lipbound.bounds._eigopt): smoothing levels relative to
+    # rho, stage stopping rule, iteration cap; the verified value never depends on them
+    "EIGOPT": {"mus": (1e-2, 1e-3, 1e-4), "rtol": 1e-6, "max_iter": 3000},
 }
+
+#: EIGOPT options of ``form="decomposed"``: layer form first, then neuron form, within a time budget
+#: (the multipliers reached are verified whatever the solver's status; override with ``options``)
+DECOMPOSED_OPTIONS = {"layer_first": True, "time_limit": 90.0}
+
+#: largest LMI side SCS is tried on automatically (it took > 2.5 min at side 512; name it to force it)
+SCS_MAX_PSD = 600
+
+#: largest LMI side verified by dense float64 eigenvalues; above it, block Cholesky
+#: (:func:`~lipbound.bounds.verify_certificate_banded`; a dense eigvalsh at side 4900 took 13 s)
+DENSE_VERIFY_MAX = 2500
 
 
 #: largest LMI side Clarabel is given (its dense PSD scaling block grows like N^4: N = 200 is ~3 GB)
@@ -202,7 +216,20 @@ def _reduce_first_layer(W0: np.ndarray) -> np.ndarray:
 
 def solve_lipsdp(Ws, slopes, *, form: str = "neuron", solver: str = "CLARABEL", reduce: bool = True,
                  options: dict | None = None) -> tuple[list[np.ndarray], float, str]:
-    """Pose and solve LipSDP; returns ``(multipliers, solver rho (unverified, rescaled), status)``."""
+    """Pose and solve LipSDP; returns ``(multipliers, solver rho (unverified, rescaled), status)``.
+
+    ``solver="EIGOPT"`` runs the first-order eigenvalue optimisation of
+    :func:`~lipbound.bounds.solve_eigopt` (no cvxpy problem is formed; ``options`` go to it);
+    any other name is a cvxpy solver.
+    """
+    if solver == "EIGOPT":
+        from ._eigopt import solve_eigopt
+
+        opts = dict(SOLVER_OPTIONS["EIGOPT"])
+        opts.update(options or {})
+        ts, rho, status, info = solve_eigopt(Ws, slopes, form=form, reduce=reduce, **opts)
+        return ts, rho, (f"{status} ({info['iterations']} L-BFGS iterations, {info['evaluations']} "
+                         f"evaluations, start rho {info['rho_start']:.6g})")
     import cvxpy as cp
 
     Ws = _as_np(Ws)
@@ -263,19 +290,54 @@ def solve_lipsdp(Ws, slopes, *, form: str = "neuron", solver: str = "CLARABEL", 
     return ts, rho_s, str(prob.status)
 
 
+def auto_solvers(n_psd: int) -> list[str]:
+    """The fallback order ``solvers=None`` uses for an LMI of side ``n_psd`` (after the first-layer
+    reduction): Clarabel (interior point, most accurate) while it fits in memory, then the
+    first-order ``EIGOPT``, then SCS while it is fast enough, then MOSEK when installed.
+
+    >>> auto_solvers(20)[:2], auto_solvers(5000)[0]
+    (['CLARABEL', 'EIGOPT'], 'EIGOPT')
+    """
+    out = [s for s in default_solvers()
+           if not (s == "CLARABEL" and n_psd > CLARABEL_MAX_PSD or s == "SCS" and n_psd > SCS_MAX_PSD)]
+    out.insert(1 if out[:1] == ["CLARABEL"] else 0, "EIGOPT")
+    return out
+
+
 def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = None, *, form: str = "neuron",
-           solvers: Sequence[str] | None = None, reduce: bool = True) -> BoundResult:
-    r"""Certified LipSDP bound (``form="neuron"`` or ``"layer"``) of a dense network, verified in
-    float64; falls back through ``solvers`` and finally to the spectral product.
+           solvers: Sequence[str] | None = None, reduce: bool = True, verify: str = "auto",
+           options: dict | None = None) -> BoundResult:
+    r"""Certified LipSDP bound of a dense network, verified in float64; falls back through
+    ``solvers`` and finally to the spectral product.
+
+    ``form``: ``"neuron"`` (diagonal multipliers), ``"layer"`` (one per layer) or ``"decomposed"``
+    (LipSDP-Neuron solved by ``EIGOPT`` on the block-tridiagonal structure, layer form first, within
+    the time budget of :data:`DECOMPOSED_OPTIONS`, and verified by block Cholesky: no dense LMI is
+    ever formed; for deep networks). ``solvers=None`` picks by size
+    (:func:`auto_solvers`); ``"EIGOPT"`` is the first-order solver of
+    :func:`~lipbound.bounds.solve_eigopt`. ``verify``: ``"dense"`` (:func:`verify_certificate`),
+    ``"banded"`` (:func:`~lipbound.bounds.verify_certificate_banded`) or ``"auto"`` (dense up to
+    side :data:`DENSE_VERIFY_MAX`). ``options`` go to ``EIGOPT`` (:func:`~lipbound.bounds.solve_eigopt`).
 
     >>> torch.manual_seed(0) and None
     >>> net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
     >>> r = lipsdp(net)
     >>> r.kind, r.solver, r.value <= spectral_product(net)[0]
     ('certified-upper', 'CLARABEL', True)
+    >>> r2 = lipsdp(net, solvers=["EIGOPT"])
+    >>> r2.solver, abs(r2.value / r.value - 1) < 1e-4
+    ('EIGOPT', True)
     """
     t0 = time.perf_counter()
+    if form not in ("neuron", "layer", "decomposed"):
+        raise ValueError(f"form must be 'neuron', 'layer' or 'decomposed', got {form!r}")
+    if verify not in ("auto", "dense", "banded"):
+        raise ValueError(f"verify must be 'auto', 'dense' or 'banded', got {verify!r}")
     method = f"lipsdp-{form}"
+    if form == "decomposed":
+        form, verify = "neuron", "banded"
+        solvers = ["EIGOPT"] if solvers is None else solvers
+        options = {**DECOMPOSED_OPTIONS, **(options or {})}
     net = model if isinstance(model, Network) else to_network(model, input_shape)
     Ws, slopes, post = dense_chain(net)
     notes: list[str] = []
@@ -287,7 +349,10 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
                            "linear network: exact operator norm by SVD", {"post_factor": post})
     n_psd = Ws[1:][0].shape[1] + sum(W.shape[0] for W in Ws[1:-1]) if len(Ws) > 1 else 0
     n_psd += min(Ws[0].shape) if reduce else Ws[0].shape[1]
-    for solver in list(solvers) if solvers is not None else default_solvers():
+    n_full = Ws[0].shape[1] + sum(W.shape[0] for W in Ws[:-1])
+    if verify == "auto":
+        verify = "dense" if n_full <= DENSE_VERIFY_MAX else "banded"
+    for solver in list(solvers) if solvers is not None else auto_solvers(n_psd):
         if solver == "CLARABEL" and n_psd > CLARABEL_MAX_PSD:
             # Clarabel factors a dense KKT block of size (N(N+1)/2)^2 for an N x N PSD cone: at
             # N = 512 that is tens of GB and it aborts the process (not catchable), so skip it
@@ -295,13 +360,27 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
             continue
         ts_ = time.perf_counter()
         try:
-            ts, rho_s, status = solve_lipsdp(Ws, slopes, form=form, solver=solver, reduce=reduce)
+            ts, rho_s, status = solve_lipsdp(Ws, slopes, form=form, solver=solver, reduce=reduce,
+                                             options=options if solver == "EIGOPT" else None)
         except Exception as exc:  # noqa: BLE001 - any solver failure means: try the next one
             notes.append(f"{solver}: solve failed ({type(exc).__name__}: {exc})")
             continue
         solve_s = time.perf_counter() - ts_
+        from ._eigopt import verify_certificate_banded
+
+        used = verify
         try:
-            cert = verify_certificate(Ws, slopes, ts)
+            if verify == "dense":
+                try:
+                    cert = verify_certificate(Ws, slopes, ts)
+                except CertificateError as exc:
+                    # the dense check's error bound is uniform over the matrix; the block check
+                    # rescales blocks exactly, so it can certify multipliers of very unequal scales
+                    notes.append(f"{solver}: dense verification failed ({exc}); trying block Cholesky")
+                    used = "banded"
+                    cert = verify_certificate_banded(Ws, slopes, ts)
+            else:
+                cert = verify_certificate_banded(Ws, slopes, ts)
         except CertificateError as exc:
             notes.append(f"{solver}: status {status}; verification failed ({exc})")
             continue
@@ -310,11 +389,14 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
         details = {
             "solver_rho": rho_s, "rho_verified": cert["rho0"], "rho_cert": cert["rho_cert"],
             "inflation": infl, "lambda_max_M": cert["lambda_max_M"], "error_bound": cert["error_bound"],
-            "tolerance": SOLVER_OPTIONS.get(solver, {}), "solve_seconds": solve_s, "post_factor": post,
+            "tolerance": {**SOLVER_OPTIONS.get(solver, {}), **((options or {}) if solver == "EIGOPT" else {})},
+            "solve_seconds": solve_s,
+            "verify_seconds": time.perf_counter() - ts_ - solve_s, "verification": used,
+            "post_factor": post, "lmi_side": n_full,
             "reduced_input_dim": int(np.linalg.matrix_rank(Ws[0].numpy())) if reduce else None,
             "notes": notes,
         }
-        st = f"solver status {status}; certificate verified in float64"
+        st = f"solver status {status}; certificate verified in float64 ({used})"
         if notes:
             st += f" (after: {'; '.join(notes)})"
         return BoundResult(method, "certified-upper", value, time.perf_counter() - t0, solver, st, details)
