@@ -394,14 +394,10 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40) -> dict:
     >>> math.sqrt(5.0) <= dense["value"] <= cert["value"] <= dense["value"] * (1 + 1e-12)
     True
     """
-    from ._sdp import CertificateError, _as_np
+    from ._sdp import CertificateError, _as_np, checked_multipliers
 
     Ws = _as_np(Ws)
-    ts = [np.clip(np.asarray(t, dtype=np.float64).reshape(-1), 0.0, None) for t in ts]
-    if len(ts) != len(Ws) - 1 or any(t.shape[0] != W.shape[0] for t, W in zip(ts, Ws[:-1])):
-        raise CertificateError("multipliers do not match the hidden layer widths")
-    if not all(np.isfinite(t).all() for t in ts):
-        raise CertificateError("multipliers contain NaN or Inf")
+    ts = checked_multipliers(Ws, ts)
     N = Ws[0].shape[1] + sum(t.shape[0] for t in ts)
     # exact power-of-two block scaling D (congruence: -M >= 0 iff D(-M)D >= 0) so that every block
     # of the scaled matrix has a diagonal of the order of rho; multipliers of deep networks span
