@@ -1,5 +1,5 @@
 """The ``lipbound`` command line: ``lipbound claims``, ``lipbound verify`` and the subcommands that
-the modules named in :data:`SUBCOMMAND_MODULES` register (``bound``, ``report``, ``train``, ...)."""
+the modules named in :data:`SUBCOMMANDS` register (``bound``, ``report``, ``train``, ...)."""
 
 from __future__ import annotations
 
@@ -215,14 +215,29 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
     return 0
 
 
-#: modules whose ``register(subparsers)`` adds their subcommands; each sets ``func`` to a callable
-#: ``(args) -> exit code`` and imports its heavy dependencies inside it, so ``--help`` stays fast
-SUBCOMMAND_MODULES: tuple[str, ...] = ("lipbound.bounds._cli", "lipbound.report._cli", "lipbound.mvae._cli", "lipbound.experiments._cli",)
+#: subcommand -> (module whose ``register(subparsers)`` adds it, one-line help). A module's
+#: ``register`` sets ``func`` to a callable ``(args) -> exit code``. Only the module of the command
+#: being run is imported (``lipbound --help`` lists the others from this table), so the top-level
+#: help stays fast however heavy the modules are.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "bound": ("lipbound.bounds._cli", "Lipschitz bracket of a TorchScript or torch.export model"),
+    "report": ("lipbound.report._cli", "write the HTML + Markdown report from result files"),
+    "mvae": ("lipbound.mvae._cli", "the companion paper's multimodal VAE: train, measures"),
+    "train": ("lipbound.experiments._cli", "train one multimodal autoencoder with Lipschitz tracking"),
+    "reproduce": ("lipbound.experiments._cli", "run a sweep of the paper's experiments"),
+}
+#: every module that registers subcommands
+SUBCOMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(m for m, _ in SUBCOMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``lipbound`` command."""
-    p = argparse.ArgumentParser(prog="lipbound", description=__doc__)
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``lipbound`` command; ``argv`` selects which subcommand modules
+    are imported (all of them when None)."""
+    p = argparse.ArgumentParser(
+        prog="lipbound",
+        description="Executable, checked mathematics for the Lipschitz stability of multimodal autoencoders: "
+                    "the claim ledger (claims, verify), Lipschitz brackets (bound), experiments (train, "
+                    "reproduce), the companion paper's VAE (mvae) and reports (report).")
     p.add_argument("--version", action="version", version=f"lipbound {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -242,16 +257,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "folder of --json (else --markdown) when that path names a folder, e.g. lipbound-report/")
     v.add_argument("--no-report", action="store_true", help="do not write the HTML + Markdown report")
     v.set_defaults(func=_cmd_verify)
-    for name in SUBCOMMAND_MODULES:
-        import importlib
+    import importlib
 
+    wanted = SUBCOMMAND_MODULES if argv is None else tuple(
+        dict.fromkeys(SUBCOMMANDS[a][0] for a in argv if a in SUBCOMMANDS))[:1]
+    for name in wanted:
         importlib.import_module(name).register(sub)
+    done = set(sub.choices)
+    for cmd, (_, help_) in SUBCOMMANDS.items():
+        if cmd not in done:  # listed in the help; its real parser is built when it is run
+            sub.add_parser(cmd, help=help_, add_help=False)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lipbound`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args))
     except LipboundError as exc:
