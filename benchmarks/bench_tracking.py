@@ -52,16 +52,19 @@ def overhead(dataset: str, fusion: str, epochs: int, repeats: int) -> dict:
             "track_share": statistics.median(x["track"] / x["train"] for x in rows["on"])}
 
 
-def smoke(workers: int, trials: int | None, datasets: list[str] | None) -> dict:
+def smoke(workers: int, trials: int | None, datasets: list[str] | None, keep: Path | None = None) -> dict:
     from lipbound.experiments import plan, run_sweep
 
     configs = plan("smoke", trials=trials, datasets=datasets)
-    out = Path(tempfile.mkdtemp(prefix="bench-smoke-"))
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise SystemExit(f"--smoke-out {keep} is not empty: a resumed sweep would not measure the wall time")
+    out = keep or Path(tempfile.mkdtemp(prefix="bench-smoke-"))
     t0 = time.perf_counter()
     try:
         s = run_sweep(out, configs, preset="smoke", workers=workers, progress=False)
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(out, ignore_errors=True)
     return {"runs": len(configs), "workers": workers, "seconds": time.perf_counter() - t0, "failed": len(s.failed)}
 
 
@@ -78,13 +81,16 @@ def main() -> None:
     ap.add_argument("--smoke-trials", type=int, default=None, help="trials of the smoke sweep (default: the preset's 3)")
     ap.add_argument("--smoke-datasets", nargs="+", default=None, help="datasets of the smoke sweep (default: all generated)")
     ap.add_argument("--no-smoke", action="store_true", help="skip the smoke sweep")
+    ap.add_argument("--smoke-out", type=Path, default=None,
+                    help="keep the smoke sweep's results in this (empty or new) directory, e.g. lipbound-results/smoke")
+    ap.add_argument("--no-overhead", action="store_true", help="skip the tracking-overhead measurement")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write benchmarks/RESULTS.md")
     args = ap.parse_args()
     torch.set_num_threads(1)
     from lipbound.experiments import generated_datasets
 
     ds_list = args.datasets or list(generated_datasets())
-    rows = [overhead(d, f, args.epochs, args.repeats) for d in ds_list for f in args.fusions]
+    rows = [] if args.no_overhead else [overhead(d, f, args.epochs, args.repeats) for d in ds_list for f in args.fusions]
     lines = ["## training", "", f"Command: `{command_line()}`", "", f"Machine: {machine()}", "",
              "Lipschitz tracking overhead at the default (automatic) frequency: training seconds with tracking "
              "(training + tracking) / training seconds without, medians of the repeats, same process, modes "
@@ -96,7 +102,7 @@ def main() -> None:
         lines.append(f"| {r['dataset']} | {r['fusion']} | {r['epochs']} | {r['tracked_epochs']} | {r['off_s']:.2f} | "
                      f"{r['on_s']:.2f} | {r['ratio']:.3f} | {r['track_share']:.3f} |")
     if not args.no_smoke:
-        s = smoke(args.workers, args.smoke_trials, args.smoke_datasets)
+        s = smoke(args.workers, args.smoke_trials, args.smoke_datasets, args.smoke_out)
         lines += ["", f"Smoke preset: {s['runs']} runs with the local executor, {s['workers']} workers: "
                       f"{s['seconds']:.0f} s wall ({s['seconds'] / 60:.1f} min; target < 10 min), {s['failed']} failed."]
     text = "\n".join(lines) + "\n"
