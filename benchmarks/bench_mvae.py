@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=5, help="epochs per schedule for the per-epoch timing (default 5)")
     p.add_argument("--full", action="store_true", help="also time the full default run (4 x 3 x 200 epochs)")
+    p.add_argument("--keep", default=None, metavar="DIR",
+                   help="with --full: keep the full run's results in DIR (empty or new; e.g. lipbound-report/mvae)")
     p.add_argument("--no-write", action="store_true", help="print the section instead of writing RESULTS.md")
     args = p.parse_args(argv)
 
@@ -62,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         from lipbound.cli import main as cli
 
         with tempfile.TemporaryDirectory() as tmp:
+            out = args.keep or tmp
+            if args.keep and Path(args.keep).exists() and any(Path(args.keep).iterdir()):
+                raise SystemExit(f"--keep {args.keep} is not empty: a resumed run would not measure the wall time")
             t0 = time.perf_counter()
-            rc = cli(["mvae", "train", "--out", tmp])
+            rc = cli(["mvae", "train", "--out", str(out)])
             full = time.perf_counter() - t0
         lines.append(f"Measured full default run: **{full / 60:.1f} min** (exit status {rc}).")
     else:
