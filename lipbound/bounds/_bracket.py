@@ -70,12 +70,14 @@ def bracket(model: nn.Module, *, input_shape: tuple[int, ...] | None = None, inp
         elif method == "power-iteration":
             if inputs is None:
                 raise ShapeMismatchError("method 'power-iteration' needs inputs=(batch, *input_shape)")
-            vals, _ = jacobian_power_iteration(model, inputs, seed=seed, scale=spectral_product(net)[0])
+            iters = 50
+            vals, _ = jacobian_power_iteration(model, inputs, iters=iters, seed=seed,
+                                               scale=spectral_product(net)[0])
             i = int(torch.argmax(vals))
             best_x = inputs[i]
             results.append(BoundResult(method, "lower", float(vals[i]), time.perf_counter() - t0, "none",
                                        "ok: ||J(x) v|| / ||v|| evaluated in float64",
-                                       {"inputs": int(inputs.shape[0]), "iterations": 50}))
+                                       {"inputs": int(inputs.shape[0]), "iterations": iters}))
         elif method == "pgd":
             if domain is None:
                 raise ShapeMismatchError("method 'pgd' needs domain=Box(...) or Ball(...)")

@@ -293,7 +293,7 @@ def _is_export_archive(path: Path) -> bool:
 
 
 def load_model(path: str | Path, *, trust_pickle: bool = False, input_shape: tuple[int, ...] | None = None,
-               check_seed: int = 0):
+               check_seed: int = 0) -> tuple["torch.nn.Module", str]:
     """Load a saved model as an ``nn.Sequential`` of layers that :func:`~lipbound.bounds.to_network` reads.
 
     Args:

@@ -19,7 +19,7 @@ class BoundResult:
 
     Attributes:
         method: ``"spectral-product"``, ``"lipsdp-neuron"``, ``"lipsdp-layer"``,
-            ``"power-iteration"``, ``"pgd"`` or ``"paper-estimator"``.
+            ``"lipsdp-decomposed"``, ``"power-iteration"``, ``"pgd"`` or ``"paper-estimator"``.
         kind: ``"certified-upper"`` (never below the true constant, rounding included), ``"lower"``
             (attained by an actual evaluation, never above it) or ``"heuristic"`` (neither).
         value: the number.
