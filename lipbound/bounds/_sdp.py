@@ -154,7 +154,8 @@ def linear_chain_norm(Ws: Sequence[np.ndarray]) -> tuple[float, float]:
         K += W.shape[1]
         P, A = W @ P, np.abs(W) @ A
     err = 2.0 * 1.01 * K * EPS * float(np.linalg.norm(A))
-    return _up(linear_norm(torch.from_numpy(np.ascontiguousarray(P))) + err), err
+    v = linear_norm(torch.from_numpy(np.ascontiguousarray(P)))  # already rounded up
+    return (_up(v + err) if err > 0 else v), err
 
 
 def verify_certificate(Ws, slopes, ts, *, max_doublings: int = 60) -> dict:
@@ -391,7 +392,8 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     notes: list[str] = []
     if all(sl == (1.0, 1.0) for sl in slopes):  # a purely linear map: its norm is exact, no SDP needed
         v, err = linear_chain_norm(_as_np(Ws))
-        return BoundResult(method, "certified-upper", _up(v * post), time.perf_counter() - t0, "none",
+        return BoundResult(method, "certified-upper", v if post == 1.0 else _up(v * post), time.perf_counter() - t0,
+                           "none",
                            "linear network: exact operator norm of the product by SVD (no SDP)",
                            {"post_factor": post, "rounding_allowance": err})
     n_psd = Ws[1:][0].shape[1] + sum(W.shape[0] for W in Ws[1:-1]) if len(Ws) > 1 else 0
