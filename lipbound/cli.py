@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
 from typing import Any
 
 from . import __version__
+from ._io import json_safe
 from .errors import LipboundError
-
-
-def _jsonable(obj: Any) -> Any:
-    """Replace non-finite floats (which JSON lacks) by the strings 'inf', '-inf', 'nan'."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
 
 
 def expected_label(expected: bool | None) -> str:
@@ -173,7 +162,7 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
         for claim, reading in jobs:
             progress.update(task, description=f"{claim.id} / {reading}")
             row = check_reading(claim, reading, examples=args.examples, seed=args.seed)
-            rows.append(_jsonable(row.as_dict()))
+            rows.append(json_safe(row.as_dict()))
             progress.advance(task)
     seconds = time.perf_counter() - t0
     meta = {"lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text, json_safe
 from ..errors import LipboundError
 from ._build import build_model, modality_mse, param_norm
 from ._config import RunConfig
@@ -111,19 +111,8 @@ def _diagnose(cfg: RunConfig, epoch: int, batch: int, losses: list[float], names
     return {"run_id": cfg.run_id, "epoch": epoch, "batch": batch,
             "modality_losses": {n: (v if math.isfinite(v) else str(v)) for n, v in zip(names, losses)},
             "non_finite_modalities": bad, "non_finite_inputs": bad_inputs, "non_finite_parameters": bad_params[:20],
-            "parameter_norms": _finite(norms), "last_finite_loss": last_ok, "last_gradient_norm": _finite(grad_norm), "lr": cfg.lr, "hint": "; ".join(hints),
+            "parameter_norms": json_safe(norms), "last_finite_loss": last_ok, "last_gradient_norm": json_safe(grad_norm), "lr": cfg.lr, "hint": "; ".join(hints),
             "time": _now()}
-
-
-def _finite(obj):
-    """JSON-safe: non-finite floats become the strings 'nan', 'inf', '-inf'."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def _save(path: Path, state: dict) -> None:
