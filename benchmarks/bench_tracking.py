@@ -75,7 +75,8 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="+", default=None, help="datasets of the overhead measurement "
                     "(default: the smoke preset's generated datasets)")
     ap.add_argument("--fusions", nargs="+", default=["sum", "attention-regularized-scaled"])
-    ap.add_argument("--epochs", type=int, default=30, help="epochs of the overhead runs (default 30)")
+    ap.add_argument("--epochs", type=int, nargs="+", default=[30, 100],
+                    help="run lengths of the overhead runs (default 30 100)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per mode (median reported; default 3)")
     ap.add_argument("--workers", type=int, default=2, help="workers of the smoke sweep (default 2)")
     ap.add_argument("--smoke-trials", type=int, default=None, help="trials of the smoke sweep (default: the preset's 3)")
@@ -90,7 +91,8 @@ def main() -> None:
     from lipbound.experiments import generated_datasets
 
     ds_list = args.datasets or list(generated_datasets())
-    rows = [] if args.no_overhead else [overhead(d, f, args.epochs, args.repeats) for d in ds_list for f in args.fusions]
+    rows = [] if args.no_overhead else [overhead(d, f, e, args.repeats) for e in args.epochs for d in ds_list
+                                        for f in args.fusions]
     lines = ["## training", "", f"Command: `{command_line()}`", "", f"Machine: {machine()}", "",
              "Lipschitz tracking overhead at the default (automatic) frequency: training seconds with tracking "
              "(training + tracking) / training seconds without, medians of the repeats, same process, modes "
