@@ -48,3 +48,13 @@ def pytest_collection_modifyitems(config, items):
         claim = by_file.get(Path(str(item.fspath)).name)
         if claim is not None:
             item.extra_keyword_matches.add(claim)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tests with one torch thread (tiny tensors: a second thread only adds
+    synchronisation, and contention on a shared 2-core machine); restores the count afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

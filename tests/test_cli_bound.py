@@ -17,16 +17,10 @@ from lipbound.cli import main
 from lipbound.errors import UnsupportedModuleError
 from lipbound.models import ConvEncoder, MLPEncoder
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.script is deprecated upstream
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small models: a second thread only adds synchronisation (and contention on a shared machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # torch.jit.script is deprecated upstream
+    pytest.mark.usefixtures("one_torch_thread"),  # small models (tests/conftest.py)
+]
 
 
 def _mlp(seed: int, dims=(4, 8, 3), act=nn.ReLU) -> nn.Sequential:

@@ -44,12 +44,9 @@ COUNT = {"networks": 0}
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: a second thread only adds synchronisation (and contention on a shared machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _report_ratios(one_torch_thread):
+    """One torch thread (tiny tensors); print the tightest ratios seen when the module ends."""
     yield
-    torch.set_num_threads(n)
     if COUNT["networks"]:
         print(f"\nground truth: {COUNT['networks']} networks; tightest ratios: "
               + ", ".join(f"{k} = 1 {'+' if v > 1 else '-'} {abs(1 - v):.2e}" for k, v in sorted(STATS.items())))
