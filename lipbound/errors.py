@@ -49,3 +49,18 @@ def require(module: str, extra: str | None = None):
         raise MissingDependencyError(
             f"the optional dependency {module!r} is not installed; install it with: {hint}"
         ) from exc
+
+
+class OutputPathError(LipboundError, ValueError):
+    """An output path lipbound cannot or must not write: a file where a folder is needed, a place it
+    cannot write to, or a folder holding files that lipbound did not write."""
+
+
+class ConfigurationError(LipboundError, ValueError):
+    """An environment setting that names something unusable (``$LIPBOUND_CACHE`` pointing at a file,
+    ``$LIPBOUND_RESULTS`` naming no results directory)."""
+
+
+class DataUnavailableError(LipboundError, FileNotFoundError):
+    """A data set the selected claims need (and lipbound does not ship) is absent, and the command
+    was told to require it (``lipbound verify --require-data``)."""
