@@ -48,7 +48,11 @@ def _export(model: nn.Module, path, x) -> str:
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
-    rc = main(["bound", *map(str, argv)])
+    """``lipbound bound ARGV``: (exit status, stdout, stderr); argparse's own errors exit 2 too."""
+    try:
+        rc = main(["bound", *map(str, argv)])
+    except SystemExit as exc:  # options refused at parse time
+        rc = exc.code
     out, err = capsys.readouterr()
     return rc, out, err
 
@@ -105,8 +109,9 @@ def test_torchscript_conv_and_custom_container(tmp_path, capsys):
     doc = json.loads((tmp_path / "c.json").read_text())
     assert doc["results"][0]["value"] == spectral_product(conv, (2, 8, 8))[0]
     enc = MLPEncoder(6, latent_dim=3, hidden=(5,))  # a custom module whose forward calls self.net
-    model, fmt = load_model(_script(enc, tmp_path / "enc.ts"), input_shape=(6,))
-    assert fmt == "torchscript"
+    loaded = load_model(_script(enc, tmp_path / "enc.ts"), input_shape=(6,))
+    model = loaded.chain
+    assert loaded.format == "torchscript"
     x = torch.randn(7, 6)
     assert torch.equal(model(x), enc(x))
 
@@ -121,8 +126,9 @@ def test_conv_transpose_chain_both_formats(tmp_path, fmt):
                         nn.Flatten(), nn.Linear(2 * 6 * 6, 4), nn.GELU()).eval()
     x = torch.randn(2, 2, 6, 6)
     path = _script(net, tmp_path / "c.ts") if fmt == "torchscript" else _export(net, tmp_path / "c.pt2", x)
-    model, got = load_model(path, input_shape=(2, 6, 6))
-    assert got == fmt
+    loaded = load_model(path, input_shape=(2, 6, 6))
+    model = loaded.chain
+    assert loaded.format == fmt
     assert torch.equal(model(x), net(x))
     assert spectral_product(model, (2, 6, 6))[0] == spectral_product(net, (2, 6, 6))[0]
 
@@ -134,7 +140,7 @@ def test_rebuilt_torchscript_equals_model(tmp_path_factory, seed, n, h, m, act):
     """Shapes and a seed drawn; weights from the seed. The rebuilt chain computes the same function."""
     net = _mlp(seed, (n, h, m), act)
     path = _script(net, tmp_path_factory.mktemp("ts") / "m.ts")
-    model, _ = load_model(path, input_shape=(n,))
+    model = load_model(path, input_shape=(n,)).chain
     x = torch.randn(16, n, generator=torch.Generator().manual_seed(seed))
     assert torch.equal(model(x), net(x))  # same kernels on the same weights: bitwise equal
     assert spectral_product(model, (n,))[0] == spectral_product(net, (n,))[0]

@@ -4,12 +4,14 @@
 kind ``certified-upper``, ``lower`` or ``heuristic``; :func:`autoencoder_bounds` bounds every
 submodule of a :class:`~lipbound.models.MultimodalAutoencoder` and the whole map;
 :func:`exact_lipschitz` gives the exact constant of linear and one-hidden-layer ReLU networks (the
-tests' ground truth); :func:`load_model` reads TorchScript / torch.export files for ``lipbound bound``. See
+tests' ground truth); :func:`load_model` reads TorchScript / torch.export files (and :func:`as_loaded` such modules in
+memory) as a :class:`LoadedModel` whose layers are proven standard (``docs/accepts.md``). See
 ``docs/bounds.md`` for the soundness policy.
 """
 
 from ._bracket import METHODS, attention_bound, attention_lipschitz, autoencoder_bounds, bracket
-from ._cli import ModelFileError, load_model
+from ._cli import ModelFileError
+from ._import import LoadedModel, as_loaded, load_model
 from ._eigopt import sequential_multipliers, solve_eigopt, verify_certificate_banded
 from ._estimator import paper_estimator
 from ._exact import ExactResult, exact_lipschitz
@@ -27,6 +29,7 @@ __all__ = [
     "BoundResult",
     "CertificateError",
     "ExactResult",
+    "LoadedModel",
     "Layer",
     "ModelFileError",
     "Network",
@@ -34,6 +37,7 @@ __all__ = [
     "attention_bound",
     "attention_lipschitz",
     "auto_solvers",
+    "as_loaded",
     "autoencoder_bounds",
     "bracket",
     "build_lmi",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -12,7 +12,8 @@ from torch import nn
 from ..errors import ShapeMismatchError, UnsupportedModuleError
 from ..models import AttentionFusion, ConcatFusion, MultimodalAutoencoder, SumFusion
 from ._estimator import paper_estimator
-from ._lower import Ball, Box, _f64, check_inputs, jacobian_power_iteration, pgd_lower
+from ._lower import (EVALUATED_CANDIDATES, Ball, Box, _f64, check_inputs, evaluate_directional,
+                     jacobian_power_iteration, pgd_lower)
 from ._network import to_network
 from ._result import Bracket, BoundResult
 from ._sdp import lipsdp
@@ -22,15 +23,29 @@ METHODS = ("spectral-product", "lipsdp-neuron", "lipsdp-layer", "lipsdp-decompos
            "paper-estimator")
 
 
-def bracket(model: nn.Module, *, input_shape: tuple[int, ...] | None = None, inputs: torch.Tensor | None = None,
+def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.Tensor | None = None,
             domain: Box | Ball | None = None, methods: Sequence[str] | None = None, seed: int = 0,
-            solvers: Sequence[str] | None = None) -> Bracket:
+            solvers: Sequence[str] | None = None, time_limit: float | None = None,
+            on_step: Callable[[str, BoundResult | None], None] | None = None) -> Bracket:
     r"""Bounds on both sides of the Lipschitz constant of ``model`` (Euclidean norms).
+
+    ``model`` is an ``nn.Module`` made of standard layers, a TorchScript module, a torch.export
+    program (or its ``.module()``), or a :class:`~lipbound.bounds.LoadedModel` from
+    :func:`~lipbound.bounds.load_model`. Before anything is computed, the chain the certified
+    bounds are computed on is read strictly (:func:`~lipbound.bounds.to_network`) and compared with
+    the model on many inputs (:func:`~lipbound.bounds._accept.check_equivalent`); a model that is
+    not provably that chain is refused (:class:`~lipbound.errors.UnsupportedModuleError`).
 
     ``methods`` defaults to every applicable one: ``spectral-product`` always; ``lipsdp-neuron`` for
     networks of Linear layers; ``power-iteration`` and ``paper-estimator`` when ``inputs`` are given;
     ``pgd`` (and the estimator, on samples) when a ``domain`` (:class:`Box` or :class:`Ball`) is given.
-    Certified upper bounds hold globally; ``pgd`` bounds the constant on the domain (hence globally) from below.
+    Certified upper bounds hold globally; ``pgd`` bounds the constant on the domain (hence globally)
+    from below. Lower bounds are *searched* on the chain and *evaluated* on the user's own model,
+    one input at a time (:func:`~lipbound.bounds._lower.evaluate_directional`), so a chain that
+    differed from the model would show as a lower bound above a certified upper bound
+    (:class:`~lipbound.bounds.SoundnessError`). ``time_limit`` (seconds) caps each SDP solve; a solve
+    that runs out still returns a verified certificate or the spectral product, said in its status.
+    ``on_step(method, result)`` is called before each method (``result`` None) and after it.
 
     >>> torch.manual_seed(0) and None
     >>> net = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
@@ -40,7 +55,12 @@ def bracket(model: nn.Module, *, input_shape: tuple[int, ...] | None = None, inp
     >>> 0 < b.best_lower <= b.best_upper
     True
     """
-    net = to_network(model, input_shape)
+    from ._accept import check_equivalent
+    from ._import import as_loaded
+
+    loaded = as_loaded(model)
+    chain, original = loaded.chain, loaded.original
+    net = to_network(chain, input_shape)
     shape = net.in_shape
     if inputs is not None:
         inputs = check_inputs(inputs, shape)
@@ -57,34 +77,48 @@ def bracket(model: nn.Module, *, input_shape: tuple[int, ...] | None = None, inp
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
+    equivalence = check_equivalent(original, net, batch=loaded.batch, domain=domain, inputs=inputs, seed=seed)
     results: list[BoundResult] = []
     best_x = None
+    scale = None
     for method in methods:
+        if on_step is not None:
+            on_step(method, None)
         t0 = time.perf_counter()
         if method == "spectral-product":
             v, rows = spectral_product(net)
             results.append(BoundResult(method, "certified-upper", v, time.perf_counter() - t0, "none",
-                                       "ok: product of certified layer norms", {"layers": rows}))
+                                       "ok: product of certified layer norms",
+                                       {"layers": rows, "equivalence_check": equivalence}))
         elif method in ("lipsdp-neuron", "lipsdp-layer", "lipsdp-decomposed"):
-            results.append(lipsdp(net, form=method.split("-")[1], solvers=solvers))
+            results.append(lipsdp(net, form=method.split("-")[1], solvers=solvers, time_limit=time_limit))
         elif method == "power-iteration":
             if inputs is None:
                 raise ShapeMismatchError("method 'power-iteration' needs inputs=(batch, *input_shape)")
             iters = 50
-            vals, _ = jacobian_power_iteration(model, inputs, iters=iters, seed=seed,
-                                               scale=spectral_product(net)[0])
-            i = int(torch.argmax(vals))
-            best_x = inputs[i]
-            results.append(BoundResult(method, "lower", float(vals[i]), time.perf_counter() - t0, "none",
-                                       "ok: ||J(x) v|| / ||v|| evaluated in float64",
-                                       {"inputs": int(inputs.shape[0]), "iterations": iters}))
+            scale = spectral_product(net)[0] if scale is None else scale
+            vals, vecs = jacobian_power_iteration(chain, inputs, iters=iters, seed=seed, scale=scale)
+            top = torch.argsort(vals, descending=True)[:EVALUATED_CANDIDATES]
+            ev = evaluate_directional(original, inputs[top], vecs[top], batch=loaded.batch, scale=scale)
+            i = int(torch.argmax(ev))
+            best_x = inputs[top[i]]
+            results.append(BoundResult(method, "lower", float(ev[i]), time.perf_counter() - t0, "none",
+                                       "ok: ||J(x) v|| / ||v|| of the user's model, evaluated in float64 one "
+                                       "input at a time",
+                                       {"inputs": int(inputs.shape[0]), "iterations": iters,
+                                        "evaluated_on_model": int(top.numel())}))
         elif method == "pgd":
             if domain is None:
                 raise ShapeMismatchError("method 'pgd' needs domain=Box(...) or Ball(...)")
+            scale = spectral_product(net)[0] if scale is None else scale
             init = best_x.unsqueeze(0) if best_x is not None else None
-            v, _ = pgd_lower(model, domain, shape, seed=seed, init=init)
-            results.append(BoundResult(method, "lower", v, time.perf_counter() - t0, "none",
-                                       f"ok: projected ascent over {type(domain).__name__}", {}))
+            _, x = pgd_lower(chain, domain, shape, seed=seed, init=init)
+            xs = x.unsqueeze(0)
+            _, v = jacobian_power_iteration(chain, xs, iters=50, seed=seed, scale=scale)
+            val = float(evaluate_directional(original, xs, v, batch=loaded.batch, scale=scale)[0])
+            results.append(BoundResult(method, "lower", val, time.perf_counter() - t0, "none",
+                                       f"ok: projected ascent over {type(domain).__name__}; the value is the "
+                                       "user's model evaluated at the point found", {}))
         elif method == "paper-estimator":
             if inputs is not None:
                 samples = inputs
@@ -92,9 +126,11 @@ def bracket(model: nn.Module, *, input_shape: tuple[int, ...] | None = None, inp
                 samples = domain.sample(64, shape, torch.Generator().manual_seed(seed))
             else:
                 raise ShapeMismatchError("method 'paper-estimator' needs inputs or a domain to sample from")
-            est = paper_estimator(model, samples, seed=seed)
+            est = paper_estimator(original, samples, seed=seed, batch=loaded.batch)
             results.append(BoundResult(method, "heuristic", est["lipschitz"], time.perf_counter() - t0, "none",
                                        "heuristic: max Frobenius norm of the Jacobian (not a lower bound)", est))
+        if on_step is not None:
+            on_step(method, results[-1])
     return Bracket(results)
 
 

@@ -21,8 +21,12 @@ from ._lower import _f64, _single
 
 
 def paper_estimator(model: nn.Module, samples: torch.Tensor, *, n_samples: int = 64, n_pairs: int = 64,
-                    n_outputs: int = 8, threshold: float = 1e-8, seed: int = 0) -> dict:
+                    n_outputs: int = 8, threshold: float = 1e-8, seed: int = 0, batch: int | None = None) -> dict:
     """Algorithm 1 on a float64 batch ``samples``; returns ``{"lipschitz", "gradient_lipschitz", ...}``.
+
+    ``model`` is evaluated as it is (any module autograd runs through); ``batch`` is the only batch
+    size it accepts, if it has one (a torch.export program): then each Jacobian is taken on a batch
+    padded with detached copies of the input.
 
     >>> lin = nn.Linear(2, 2, bias=False)
     >>> with torch.no_grad():
@@ -30,13 +34,19 @@ def paper_estimator(model: nn.Module, samples: torch.Tensor, *, n_samples: int =
     >>> round(paper_estimator(lin, torch.randn(5, 2, dtype=torch.float64))["lipschitz"], 6)  # sqrt(2) > 1
     1.414214
     """
-    m = _f64(model)
-    f = _single(m)
     g = torch.Generator().manual_seed(seed)
     n = samples.shape[0]
     idx = torch.randperm(n, generator=g)[: min(n_samples, n)]
     xs = samples[idx]
-    J = vmap(jacrev(f))(xs).detach()  # (k, *out, *in)
+    if batch is None:
+        m = _f64(model)
+        J = vmap(jacrev(_single(m)))(xs).detach()  # (k, *out, *in)
+    else:
+        from ._accept import _f64_copy, run_batched
+
+        m = _f64_copy(model)
+        J = torch.stack([torch.autograd.functional.jacobian(lambda z: run_batched(m, z.unsqueeze(0), batch)[0], x)
+                         for x in xs]).detach()
     k = xs.shape[0]
     Jf = J.reshape(k, -1, xs[0].numel())
     fro = Jf.flatten(1).norm(dim=1)

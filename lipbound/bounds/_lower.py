@@ -15,7 +15,6 @@ certified spectral product: a lower bound for the model's weights in exact arith
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 
@@ -28,6 +27,9 @@ from ..models import check_finite_tensor
 
 DEFLATE = 1 - 1e-9
 ABS_MARGIN = 1e-10
+#: inputs (the best of the search) at which :func:`~lipbound.bounds.bracket` evaluates the user's
+#: own model for its power-iteration lower bound
+EVALUATED_CANDIDATES = 16
 
 
 @dataclass
@@ -71,9 +73,12 @@ class Ball:
 
 def _f64(model: nn.Module) -> nn.Module:
     """A float64 copy in eval mode whose parameters need no gradient (only input derivatives are taken)."""
-    m = copy.deepcopy(model).to(torch.float64).eval()
+    from ._accept import _f64_copy
+
+    m = _f64_copy(model)
     for p in m.parameters():
-        p.requires_grad_(False)
+        if p.is_leaf:  # a TorchScript module's cast parameters are not leaves; gradients are never asked of them
+            p.requires_grad_(False)
     return m
 
 
@@ -200,6 +205,43 @@ def jacobian_power_iteration(model: nn.Module, inputs: torch.Tensor, *, iters: i
     with torch.no_grad():
         vals = (vmap(ratio)(inputs, v) * DEFLATE - ABS_MARGIN * scale).clamp_min(0.0)
     return vals, v
+
+
+def evaluate_directional(model, inputs: torch.Tensor, vectors: torch.Tensor, *, batch: int | None = None,
+                         scale: float) -> torch.Tensor:
+    r"""Lower bounds :math:`\|J_f(x_i) v_i\| / \|v_i\|` evaluated on ``model`` itself, one input at a
+    time, in float64 (deflated as in the module docstring, with ``scale`` the certified spectral
+    product of the chain the model was read as).
+
+    ``model`` is the user's module as it is (an ``nn.Module``, a TorchScript module, the module of a
+    torch.export program that takes only batches of ``batch`` rows: then the input is padded with
+    detached copies of itself and row 0 is differentiated). Each value is the derivative of the
+    model's own output along :math:`v_i` at :math:`x_i` (autograd: :math:`J v` as the derivative of
+    the linear map :math:`u \mapsto J^\top u`), so it never exceeds the model's Lipschitz constant,
+    whatever the search that chose :math:`x_i, v_i` assumed.
+
+    >>> lin = nn.Linear(3, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.tensor([[3.0, 0, 0], [0, 1.0, 0]]))
+    >>> x, v = torch.randn(2, 3, dtype=torch.float64), torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], dtype=torch.float64)
+    >>> [round(float(t), 6) for t in evaluate_directional(lin, x, v, scale=3.0)]
+    [3.0, 1.0]
+    """
+    from ._accept import _f64_copy, run_batched
+
+    m = _f64_copy(model)  # autograd.grad below differentiates with respect to the input only
+    out = []
+    with torch.enable_grad():
+        for x, v in zip(inputs.to(torch.float64), vectors.to(torch.float64)):
+            xx = x.unsqueeze(0).detach().requires_grad_(True)
+            y = run_batched(m, xx, batch)
+            u = torch.zeros_like(y, requires_grad=True)
+            (g,) = torch.autograd.grad(y, xx, u, create_graph=True)
+            vn = v / v.norm().clamp_min(1e-300)
+            (jv,) = torch.autograd.grad(g, u, vn.unsqueeze(0))
+            out.append(jv.detach().norm())
+    r = torch.stack(out)
+    return (r * DEFLATE - ABS_MARGIN * scale).clamp_min(0.0)
 
 
 def pgd_lower(model: nn.Module, domain: Box | Ball, input_shape: tuple[int, ...], *, starts: int = 32,

@@ -127,24 +127,51 @@ class Network:
         return all(l.kind in ("linear", "activation", "reshape") for l in self.layers)
 
 
+#: the standard leaf classes, in the order an instance is matched against them
+_LEAVES = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Flatten, nn.Unflatten, nn.Identity, *_ACTS)
+
+
+def _standard_base(m: nn.Module, bases: tuple[type, ...]) -> type | None:
+    """The standard class of ``bases`` that ``m`` is an instance of (the most derived one)."""
+    for klass in type(m).__mro__:
+        if klass in bases:
+            return klass
+    return None
+
+
 def _flatten_modules(module: nn.Module, prefix: str) -> list[tuple[str, nn.Module]]:
-    """Expand containers into ``(path, leaf)`` pairs in execution order."""
+    """Expand containers into ``(path, leaf)`` pairs in execution order. A container is expanded
+    only if it provably computes what its standard class does (:func:`~lipbound.bounds._accept.check_standard`):
+    a ``Sequential`` subclass with its own ``forward`` or ``__iter__`` is refused, not read as a chain."""
+    from ._accept import check_standard
+
     join = (lambda n: f"{prefix}.{n}") if prefix else (lambda n: n)
-    if isinstance(module, nn.Sequential):
+    where = prefix or "<model>"
+    base = _standard_base(module, (nn.Sequential, MLPEncoder, MLPDecoder, ConvEncoder, ConvDecoder))
+    if base is not None:
+        check_standard(module, base, where)
+    if base is nn.Sequential:
         out = []
         for n, m in module._modules.items():  # not named_children(): it skips repeated modules
             out += _flatten_modules(m, join(n))
         return out
-    if isinstance(module, (MLPEncoder, MLPDecoder)):
+    if base in (MLPEncoder, MLPDecoder):
         return _flatten_modules(module.net, join("net"))
-    if isinstance(module, ConvEncoder):
+    if base is ConvEncoder:
         return (_flatten_modules(module.features, join("features"))
                 + [(join("<flatten>"), nn.Flatten(start_dim=1))]
                 + _flatten_modules(module.head, join("head")))
-    if isinstance(module, ConvDecoder):
+    if base is ConvDecoder:
         return (_flatten_modules(module.head, join("head"))
                 + [(join("<unflatten>"), nn.Unflatten(1, tuple(module.feature_shape)))]
                 + _flatten_modules(module.features, join("features")))
+    leaf = _standard_base(module, _LEAVES)
+    if leaf is None:
+        raise UnsupportedModuleError(
+            f"layer {where!r} of type {type(module).__name__} is not supported by lipbound.bounds; "
+            f"supported: {', '.join(SUPPORTED)}"
+        )
+    check_standard(module, leaf, where)
     return [(prefix or type(module).__name__, module)]
 
 
@@ -165,6 +192,11 @@ def default_input_shape(model: nn.Module) -> tuple[int, ...] | None:
 def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> Network:
     """Read ``model`` as a :class:`Network`; ``input_shape`` is unbatched (e.g. ``(3, 32, 32)``).
 
+    Every layer and container must provably compute its standard function: exact standard classes,
+    or subclasses that add nothing to the computation, with no hooks and no replaced ``forward``
+    (:func:`~lipbound.bounds._accept.check_standard`; ``docs/accepts.md``). Anything else is refused,
+    never read as the layer it looks like.
+
     Raises :class:`~lipbound.errors.UnsupportedModuleError` naming the first unsupported layer,
     :class:`~lipbound.errors.NonFiniteError` for NaN/Inf weights and
     :class:`~lipbound.errors.ShapeMismatchError` when the shape does not fit the layers.
@@ -179,15 +211,16 @@ def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
     """
     if not isinstance(model, nn.Module):
         raise UnsupportedModuleError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(model, torch.jit.ScriptModule):
+        raise UnsupportedModuleError(
+            "a TorchScript module is read through lipbound.bounds.as_loaded(model) (or load_model(path)), "
+            "which checks its graphs; pass that to bracket()"
+        )
+    from ._accept import check_no_global_hooks
+
+    check_no_global_hooks()
     check_finite(model, name=type(model).__name__)
     leaves = _flatten_modules(model, "")
-    for path, m in leaves:
-        if not isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Flatten, nn.Unflatten,
-                              nn.Identity, *_ACTS)):
-            raise UnsupportedModuleError(
-                f"layer {path!r} of type {type(m).__name__} is not supported by lipbound.bounds; "
-                f"supported: {', '.join(SUPPORTED)}"
-            )
     shape = tuple(input_shape) if input_shape is not None else default_input_shape(model)
     if shape is None:
         raise ShapeMismatchError(
@@ -208,6 +241,12 @@ def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
                     f"{exc}; check input_shape={in_shape}"
                 ) from None
             out = tuple(y.shape[1:])
+            if math.prod(out) == 0 or math.prod(x.shape[1:]) == 0:
+                raise ShapeMismatchError(
+                    f"layer {path!r} ({type(m).__name__}) maps {math.prod(x.shape[1:])} to {math.prod(out)} "
+                    "values: a layer of width zero makes the model constant or its output empty; lipbound "
+                    "bounds models whose every layer has at least one unit"
+                )
             if isinstance(m, nn.Linear):
                 kind = "linear"
             elif isinstance(m, nn.Conv2d):

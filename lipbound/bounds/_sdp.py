@@ -353,9 +353,23 @@ def auto_solvers(n_psd: int) -> list[str]:
     return out
 
 
+def _time_option(solver: str, seconds: float, options: dict | None) -> dict:
+    """The option that stops ``solver`` after ``seconds`` (keeping a smaller one already given)."""
+    if solver == "EIGOPT":
+        given = (options or {}).get("time_limit")
+        return {"time_limit": seconds if given is None else min(float(given), seconds)}
+    if solver == "CLARABEL":
+        return {"time_limit": seconds}
+    if solver == "SCS":
+        return {"time_limit_secs": seconds}
+    if solver == "MOSEK":
+        return {"mosek_params": {"MSK_DPAR_OPTIMIZER_MAX_TIME": seconds}}
+    return {}
+
+
 def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = None, *, form: str = "neuron",
            solvers: Sequence[str] | None = None, reduce: bool = True, verify: str = "auto",
-           options: dict | None = None) -> BoundResult:
+           options: dict | None = None, time_limit: float | None = None) -> BoundResult:
     r"""Certified LipSDP bound of a dense network, verified in float64; falls back through
     ``solvers`` and finally to the spectral product.
 
@@ -367,6 +381,9 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     :func:`~lipbound.bounds.solve_eigopt`. ``verify``: ``"dense"`` (:func:`verify_certificate`),
     ``"banded"`` (:func:`~lipbound.bounds.verify_certificate_banded`) or ``"auto"`` (dense up to
     side :data:`DENSE_VERIFY_MAX`). ``options`` go to ``EIGOPT`` (:func:`~lipbound.bounds.solve_eigopt`).
+    ``time_limit`` (seconds) is the budget of all solves together (each solver gets what is left;
+    EIGOPT stops at it with status ``time_limit`` and its best multipliers are verified as usual);
+    verification is not counted, and solvers left without time are skipped, said in the status.
 
     >>> torch.manual_seed(0) and None
     >>> net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
@@ -408,9 +425,15 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
             notes.append(f"CLARABEL: skipped (PSD block {n_psd} > {CLARABEL_MAX_PSD})")
             continue
         ts_ = time.perf_counter()
+        opts = options if solver == "EIGOPT" else None
+        if time_limit is not None:
+            left = time_limit - (ts_ - t0)
+            if left <= 0:
+                notes.append(f"{solver}: skipped (time limit {time_limit:g} s reached)")
+                continue
+            opts = {**(opts or {}), **_time_option(solver, left, opts)}
         try:
-            ts, rho_s, status = solve_lipsdp(Ws, slopes, form=form, solver=solver, reduce=reduce,
-                                             options=options if solver == "EIGOPT" else None)
+            ts, rho_s, status = solve_lipsdp(Ws, slopes, form=form, solver=solver, reduce=reduce, options=opts)
         except Exception as exc:  # noqa: BLE001 - any solver failure means: try the next one
             notes.append(f"{solver}: solve failed ({type(exc).__name__}: {exc})")
             continue
@@ -438,7 +461,7 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
         details = {
             "solver_rho": rho_s, "rho_verified": cert["rho0"], "rho_cert": cert["rho_cert"],
             "inflation": infl, "lambda_max_M": cert["lambda_max_M"], "error_bound": cert["error_bound"],
-            "tolerance": {**SOLVER_OPTIONS.get(solver, {}), **((options or {}) if solver == "EIGOPT" else {})},
+            "tolerance": {**SOLVER_OPTIONS.get(solver, {}), **(opts or {})}, "time_limit": time_limit,
             "solve_seconds": solve_s,
             "verify_seconds": time.perf_counter() - ts_ - solve_s, "verification": used,
             "post_factor": post, "lmi_side": n_full,
