@@ -23,11 +23,13 @@ from ._config import (
 from ._data import corruptions_for, generated_datasets, get_dataset, known_datasets
 from ._detect import Detector, detection_metrics, fit_detector
 from ._harness import TRACK_BUDGET, RunResult, TrainingDivergedError, detect_run, read_jsonl, train_run, write_jsonl
+from ._safety import ConfigMismatchError, CorruptCheckpointError, OutputFolderError, RunLockedError, check_out_dir
 from ._sweep import (
     EXECUTORS,
     SweepInterrupted,
     SweepSummary,
     UnknownExecutorError,
+    check_sweep,
     finalize,
     plan,
     run_one,
@@ -43,9 +45,13 @@ __all__ = [
     "SMALL_ARCH",
     "TRACK_BUDGET",
     "Architecture",
+    "ConfigMismatchError",
+    "CorruptCheckpointError",
     "Detector",
+    "OutputFolderError",
     "Preset",
     "RunConfig",
+    "RunLockedError",
     "RunResult",
     "SeriesDecoder",
     "SeriesEncoder",
@@ -56,6 +62,8 @@ __all__ = [
     "UnknownFusionError",
     "UnknownPresetError",
     "build_model",
+    "check_out_dir",
+    "check_sweep",
     "corruptions_for",
     "detect_run",
     "detection_metrics",

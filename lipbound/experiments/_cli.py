@@ -23,26 +23,38 @@ def _device_check(device: str) -> None:
 
 
 def _summary(summary, console) -> int:
+    """Print what the sweep did; exit code 1 if a run failed or is still being trained elsewhere."""
+    elsewhere = f", {len(summary.running_elsewhere)} running elsewhere" if summary.running_elsewhere else ""
     console.print(f"{len(summary.trained)} run(s) trained, {len(summary.skipped)} already finished, "
-                  f"{len(summary.failed)} failed; results in {summary.out} ({summary.seconds:.1f} s)")
+                  f"{len(summary.failed)} failed{elsewhere}; results in {summary.out} ({summary.seconds:.1f} s)")
     for rid, err in summary.failed.items():
         console.print(f"[red]{rid}: {err}")
-    return 1 if summary.failed else 0
+    for rid in summary.running_elsewhere:
+        console.print(f"[yellow]{rid}: running elsewhere (another process holds its lock; not trained here, not "
+                      "finished): rerun when that process has ended")
+    return 1 if summary.failed or summary.running_elsewhere else 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ._config import RunConfig
-    from ._data import known_datasets
+    from ._config import RunConfig, folder_dataset
+    from ._data import get_dataset, known_datasets
+    from ._safety import check_out_dir
     from ._sweep import run_sweep
 
-    if args.dataset not in known_datasets():
+    dataset = args.dataset
+    if dataset.startswith("folder:"):
+        dataset = folder_dataset(dataset)  # a missing folder: DatasetFolderError (exit 2)
+        get_dataset(dataset)  # the layout is checked now, not in the middle of the sweep
+    elif dataset not in known_datasets():
         from ..datasets import UnknownDatasetError
 
-        raise UnknownDatasetError(f"unknown dataset {args.dataset!r}; known: {', '.join(known_datasets())}")
+        raise UnknownDatasetError(f"unknown dataset {dataset!r}; known: {', '.join(known_datasets())}, or "
+                                  "folder:PATH for your own data")
     _device_check(args.device)
-    cfg = RunConfig(args.dataset, args.fusion, trial=0, lam=args.lam, epochs=args.epochs, lr=args.lr,
+    check_out_dir(args.out)
+    cfg = RunConfig(dataset, args.fusion, trial=0, lam=args.lam, epochs=args.epochs, lr=args.lr,
                     seed=args.seed, device=args.device, size=args.size, arch=args.arch, track_every=args.track_every)
     s = run_sweep(args.out, [cfg], preset="train", command=_command(sys.argv[1:]) if args.command is None else args.command,
                   progress=not args.no_progress, claims=False)
@@ -52,9 +64,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from ._safety import check_out_dir
     from ._sweep import plan, run_sweep
 
     _device_check(args.device)
+    check_out_dir(args.out)
     configs = plan(args.preset, datasets=args.dataset, fusions=args.fusion, trials=args.trials, epochs=args.epochs,
                    device=args.device, seed=args.seed)
     console = Console(stderr=True)
@@ -66,20 +80,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Add the ``train`` and ``reproduce`` subcommands."""
+    """Add the ``train`` and ``reproduce`` subcommands (numbers are range-checked when parsed)."""
     from ._config import ALL_FUSIONS, PRESETS
+    from ._safety import non_negative_float, non_negative_int, positive_float, positive_int, track_every
 
     t = subparsers.add_parser("train", help="train one multimodal autoencoder with Lipschitz tracking")
-    t.add_argument("--dataset", required=True, help="dataset name (lipbound.datasets, or synthetic-3)")
+    t.add_argument("--dataset", required=True,
+                   help="dataset name (lipbound.datasets, or synthetic-3), or folder:PATH for your own data")
     t.add_argument("--fusion", required=True, choices=ALL_FUSIONS, help="fusion")
-    t.add_argument("--epochs", type=int, default=5, metavar="N", help="epochs (default 5)")
-    t.add_argument("--lam", type=float, default=None, metavar="L",
+    t.add_argument("--epochs", type=positive_int, default=5, metavar="N", help="epochs (default 5)")
+    t.add_argument("--lam", type=non_negative_float, default=None, metavar="L",
                    help="L2 weight of the attention score matrices (default: the fusion's)")
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of weights and batch order (default 0)")
+    t.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    t.add_argument("--seed", type=non_negative_int, default=0, metavar="S", help="seed of weights and batch order (default 0)")
     t.add_argument("--size", choices=("small", "paper"), default="small", help="dataset size (default small)")
     t.add_argument("--arch", choices=("small", "paper"), default="small", help="architecture (default small)")
-    t.add_argument("--track-every", type=int, default=0, metavar="K",
+    t.add_argument("--track-every", type=track_every, default=0, metavar="K",
                    help="Lipschitz tracking every K epochs; 0 = automatic (<= 15%% of training time), -1 = off")
     t.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     t.add_argument("--out", required=True, metavar="DIR", help="results directory")
@@ -88,13 +104,14 @@ def register(subparsers) -> None:
 
     r = subparsers.add_parser("reproduce", help="run a preset sweep of the paper's experiments (Section 5)")
     r.add_argument("--preset", required=True, choices=tuple(PRESETS), help="tiny | smoke | paper")
-    r.add_argument("--dataset", action="append", metavar="NAME", help="dataset (repeatable; default: the preset's)")
+    r.add_argument("--dataset", action="append", metavar="NAME",
+                   help="dataset, or folder:PATH (repeatable; default: the preset's)")
     r.add_argument("--fusion", action="append", metavar="NAME", help="fusion (repeatable; default: the preset's)")
-    r.add_argument("--trials", type=int, default=None, metavar="N", help="trials per dataset x fusion")
-    r.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs per run (default: the preset's)")
-    r.add_argument("--seed", type=int, default=0, metavar="S", help="base seed (trial t uses S + t)")
+    r.add_argument("--trials", type=positive_int, default=None, metavar="N", help="trials per dataset x fusion")
+    r.add_argument("--epochs", type=positive_int, default=None, metavar="N", help="epochs per run (default: the preset's)")
+    r.add_argument("--seed", type=non_negative_int, default=0, metavar="S", help="base seed (trial t uses S + t)")
     r.add_argument("--executor", choices=("local", "ray"), default="local", help="local process pool or Ray")
-    r.add_argument("--workers", type=int, default=1, metavar="N", help="parallel runs (default 1)")
+    r.add_argument("--workers", type=positive_int, default=1, metavar="N", help="parallel runs (default 1)")
     r.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     r.add_argument("--out", required=True, metavar="DIR", help="results directory (rerun to resume)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -47,7 +48,8 @@ class RunConfig:
 
     Attributes:
         dataset: a name of :data:`lipbound.datasets.DATASETS` (or ``synthetic-3``, see
-            :func:`lipbound.experiments.get_dataset`).
+            :func:`lipbound.experiments.get_dataset`), or ``folder:PATH`` for a user's dataset folder
+            (``lipbound train`` stores ``PATH`` absolute; see :func:`dataset_label`).
         fusion: a name of :data:`lipbound.models.FUSIONS`.
         trial: trial index; the model and batch-order seed is ``seed + trial``.
         lam: the L2 weight :math:`\\lambda` of the attention score matrices (Section 4.5.2, Eq. 7);
@@ -103,10 +105,16 @@ class RunConfig:
             raise LipboundError(f"device must be cpu or cuda, got {self.device!r}")
 
     @property
+    def dataset_label(self) -> str:
+        """The dataset's name in run ids, records and file names: :func:`dataset_label`."""
+        return dataset_label(self.dataset)
+
+    @property
     def run_id(self) -> str:
-        """``<dataset>__<fusion>__lam<lam>__t<trial>`` (``lamdef`` for the fusion's default)."""
+        """``<dataset label>__<fusion>__lam<lam>__t<trial>`` (``lamdef`` for the fusion's default);
+        safe as a file name."""
         lam = "def" if self.lam is None else f"{self.lam:g}"
-        return f"{self.dataset}__{self.fusion}__lam{lam}__t{self.trial}"
+        return f"{self.dataset_label}__{self.fusion}__lam{lam}__t{self.trial}"
 
     @property
     def run_seed(self) -> int:
@@ -126,6 +134,46 @@ class RunConfig:
 
     def with_(self, **kw) -> RunConfig:
         return replace(self, **kw)
+
+
+def dataset_label(name: str) -> str:
+    """``name`` itself for a registered dataset; for ``folder:PATH`` ``folder-<folder name>`` with
+    every character other than letters, digits, ``.``, ``_`` and ``-`` replaced by ``-`` (and no
+    ``__``, the separator of run ids), so that run ids are safe file names. Two folders of the same
+    name give the same run id; their configurations differ (the full path), so a results folder
+    refuses the second one instead of mixing them.
+
+    >>> dataset_label("synthetic"), dataset_label("folder:/data/my station/"), dataset_label("folder:")
+    ('synthetic', 'folder-my-station', 'folder-data')
+    """
+    if not name.startswith("folder:"):
+        return name
+    from pathlib import PurePath
+
+    base = PurePath(name[len("folder:"):]).name
+    safe = re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9._-]+", "-", base)).strip("-.") or "data"
+    return f"folder-{safe}"
+
+
+def folder_dataset(name: str) -> str:
+    """``folder:PATH`` with ``PATH`` made absolute (``~`` expanded, symbolic links resolved), so that a
+    run's configuration names the same data from any working directory; other names unchanged.
+
+    Raises:
+        DatasetFolderError: ``PATH`` is not an existing folder.
+    """
+    if not name.startswith("folder:"):
+        return name
+    from pathlib import Path
+
+    from ..datasets import DatasetFolderError
+
+    raw = name[len("folder:"):]
+    path = Path(raw).expanduser()
+    if not raw or not path.is_dir():
+        raise DatasetFolderError(f"dataset folder {raw!r} (from --dataset {name}) does not exist or is not a folder; "
+                                 "see docs/datasets.md for the layout")
+    return f"folder:{path.resolve()}"
 
 
 @dataclass(frozen=True)

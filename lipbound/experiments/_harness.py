@@ -4,12 +4,17 @@ checkpoints, resume and NaN diagnosis.
 
 Files in the run directory ``runs/<run_id>/``:
 
-* ``checkpoint.pt``: model, optimiser and shuffling-generator state, the records so far and the
-  tracking schedule, written atomically after every epoch; a rerun resumes from it;
+* ``checkpoint.pt``: model, optimiser and shuffling-generator state (tensors), the configuration,
+  the records so far and the tracking schedule (JSON), written atomically after every epoch; it
+  loads with ``torch.load(weights_only=True)`` and a rerun of the same configuration resumes from
+  it (a corrupt one is an error that names it: delete it to restart the run from epoch 0);
 * ``records.jsonl``, ``detection.jsonl``, ``reconstructions.npz``: the run's results;
-* ``done.json``: written last; a run with it is never retrained;
+* ``done.json``: written last, with the configuration; a run with it is never retrained, and
+  asking for the same run id with another configuration is an error;
 * ``failed.json``: the diagnosis of a run whose loss became NaN/Inf (the checkpoint of the last
-  good epoch is kept).
+  good epoch is kept);
+* ``lock``: held (``flock``) while a process trains the run; another process finding it held
+  does not train the run (:class:`~lipbound.experiments.RunLockedError`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,16 @@ from ..errors import LipboundError
 from ._build import build_model, modality_mse, param_norm
 from ._config import RunConfig
 from ._data import corruptions_for, get_dataset
+from ._safety import (
+    RunLock,
+    config_diff,
+    corrupt_error,
+    load_checkpoint,
+    mismatch_error,
+    no_interrupt,
+    read_json_marker,
+    save_checkpoint,
+)
 from ._tracking import track
 
 #: the automatic schedule keeps Lipschitz tracking at most this fraction of the training time
@@ -115,10 +130,52 @@ def _diagnose(cfg: RunConfig, epoch: int, batch: int, losses: list[float], names
             "time": _now()}
 
 
-def _save(path: Path, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
+#: how to proceed when a run folder holds another configuration
+MISMATCH_HINT = ("Use another --out, rerun with the configuration stored there, or delete those run folders "
+                 "(runs/<run_id>/) to train them again with the new configuration.")
+
+
+def run_state(cfg: RunConfig, run_dir: str | os.PathLike) -> tuple[str, str]:
+    """What ``run_dir`` holds for ``cfg``, without training or writing anything: ``(state, detail)``
+    with state ``"finished"``, ``"partial"`` (a checkpoint of the same configuration), ``"failed"``
+    (``failed.json``), ``"running"`` (another process holds its lock), ``"new"``, or
+    ``"other-config"`` (a finished or half-finished run of another configuration; ``detail`` says
+    which and the differences, :func:`~lipbound.experiments._safety.config_diff`).
+
+    Raises:
+        CorruptCheckpointError: an unreadable ``done.json`` or ``checkpoint.pt``.
+    """
+    from ._safety import is_locked
+
+    run_dir = Path(run_dir)
+    want = cfg.to_dict()
+    done = run_dir / "done.json"
+    if done.exists():
+        prev = read_json_marker(done).get("config")
+        return ("finished", "") if prev == want else ("other-config", f"finished; {config_diff(prev, want)}")
+    if is_locked(run_dir):
+        return "running", ""
+    ckpt = run_dir / "checkpoint.pt"
+    if ckpt.exists():
+        prev = load_checkpoint(ckpt, mmap=True).get("config")
+        if prev != want:
+            return "other-config", f"half-finished; {config_diff(prev, want)}"
+        return "partial", ""
+    return ("failed", "") if (run_dir / "failed.json").exists() else ("new", "")
+
+
+def _finished(cfg: RunConfig, run_dir: Path) -> RunResult | None:
+    """The finished run's result, None if there is none; an error for another configuration."""
+    done = run_dir / "done.json"
+    if not done.exists():
+        return None
+    prev = read_json_marker(done).get("config")
+    if prev != cfg.to_dict():
+        raise mismatch_error(run_dir, [(str(run_dir), f"finished; {config_diff(prev, cfg.to_dict())}")],
+                             hint=MISMATCH_HINT)
+    recs = read_jsonl(run_dir / "records.jsonl")
+    det = read_jsonl(run_dir / "detection.jsonl") if (run_dir / "detection.jsonl").exists() else []
+    return RunResult(cfg.run_id, recs, det, 0.0, cfg.epochs, True)
 
 
 def train_run(cfg: RunConfig, run_dir: str | os.PathLike, *, dataset=None,
@@ -135,19 +192,28 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, *, dataset=None,
     samples. Then it writes the checkpoint. ``stop_after=k`` returns after epoch ``k`` without
     finishing (to test resuming); ``on_epoch(epoch, epochs)`` reports progress.
 
+    The run folder is locked (``lock``, see the module docstring) while this process trains it.
+
     Raises:
         TrainingDivergedError: the loss became NaN/Inf (diagnosis in the message and ``failed.json``).
+        ConfigMismatchError: ``run_dir`` holds a finished run or a checkpoint of another configuration.
+        CorruptCheckpointError: ``checkpoint.pt`` or ``done.json`` cannot be read (the message names it).
+        RunLockedError: another process is training this run.
     """
     run_dir = Path(run_dir)
+    res = _finished(cfg, run_dir)
+    if res is not None:
+        return res
+    with RunLock(run_dir):
+        res = _finished(cfg, run_dir)  # another process may have finished it while we waited for the lock
+        if res is not None:
+            return res
+        return _train_locked(cfg, run_dir, dataset=dataset, on_epoch=on_epoch, cache_dir=cache_dir,
+                             stop_after=stop_after)
+
+
+def _train_locked(cfg: RunConfig, run_dir: Path, *, dataset, on_epoch, cache_dir, stop_after) -> RunResult:
     done = run_dir / "done.json"
-    if done.exists():
-        prev = json.loads(done.read_text()).get("config")
-        if prev != cfg.to_dict():
-            raise LipboundError(f"{run_dir} holds a finished run with another configuration ({prev}); "
-                                "use another output directory or delete that run")
-        recs = read_jsonl(run_dir / "records.jsonl")
-        det = read_jsonl(run_dir / "detection.jsonl") if (run_dir / "detection.jsonl").exists() else []
-        return RunResult(cfg.run_id, recs, det, 0.0, cfg.epochs, True)
     failed = run_dir / "failed.json"
     if failed.exists():
         raise TrainingDivergedError(f"run {cfg.run_id} diverged before (see {failed}): "
@@ -164,20 +230,23 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, *, dataset=None,
     track_x = [t[: cfg.track_inputs] for t in test]
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.run_seed)
-    base = {"run_id": cfg.run_id, "dataset": cfg.dataset, "fusion": cfg.fusion, "trial": cfg.trial, "lam": lam}
+    base = {"run_id": cfg.run_id, "dataset": cfg.dataset_label, "fusion": cfg.fusion, "trial": cfg.trial, "lam": lam}
     records: list[dict] = []
     sched = {"train_s": 0.0, "track_s": 0.0, "last_track_s": 0.0}
     start_epoch = 0
     ckpt = run_dir / "checkpoint.pt"
     if ckpt.exists():
-        st = torch.load(ckpt, map_location=device, weights_only=False)
+        st = load_checkpoint(ckpt, map_location=device)
         if st.get("config") != cfg.to_dict():
-            raise LipboundError(f"{ckpt} belongs to a different configuration ({st.get('config')}); "
-                                "delete the run directory or use another --out")
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        gen.set_state(st["generator"])
-        records, sched, start_epoch = st["records"], st["schedule"], int(st["epoch"])
+            diff = config_diff(st.get("config"), cfg.to_dict())
+            raise mismatch_error(run_dir, [(str(run_dir), f"half-finished; {diff}")], hint=MISMATCH_HINT)
+        try:
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+            gen.set_state(st["generator"].cpu())
+            records, sched, start_epoch = list(st["records"]), dict(st["schedule"]), int(st["epoch"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            raise corrupt_error(ckpt, exc) from None
     n = train[0].shape[0]
     if start_epoch == 0 and not records:  # epoch 0: the initial weights, for the convergence curves
         model.eval()
@@ -202,7 +271,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, *, dataset=None,
             loss = sum(parts)
             if not bool(torch.isfinite(loss)):
                 diag = _diagnose(cfg, epoch, b, [float(p.detach()) for p in parts], names, model, last_ok, grad_norm, xs)
-                atomic_write_json(failed, diag)
+                with no_interrupt():
+                    atomic_write_json(failed, diag)
                 raise TrainingDivergedError(
                     f"run {cfg.run_id}: the loss became {float(loss.detach())} in epoch {epoch}, batch {b} "
                     f"(non-finite losses of modalities: {', '.join(diag['non_finite_modalities']) or 'none'}; non-finite "
@@ -244,22 +314,23 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, *, dataset=None,
             sched["track_s"] += sched["last_track_s"]
             records.append({**ep, "submodule": "model", "metric": "tracking_seconds", "value": sched["last_track_s"],
                             "kind": "other", "method": "wall clock of the Lipschitz tracking"})
-        _save(ckpt, {"config": cfg.to_dict(), "epoch": epoch, "model": model.state_dict(),
-                     "optimizer": opt.state_dict(), "generator": gen.get_state(), "records": records,
-                     "schedule": sched})
+        save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                               "generator": gen.get_state()},
+                        {"config": cfg.to_dict(), "epoch": epoch, "records": records, "schedule": sched})
         if on_epoch is not None:
             on_epoch(epoch, cfg.epochs)
         if stop_after is not None and epoch >= stop_after and epoch < cfg.epochs:
             return RunResult(cfg.run_id, records, [], time.perf_counter() - t_start, start_epoch, False)
     model.eval()
     detection = detect_run(model, ds, cfg) if cfg.detect else []
-    _save_reconstructions(run_dir / "reconstructions.npz", model, ds, cfg)
-    write_jsonl(run_dir / "records.jsonl", records)
-    write_jsonl(run_dir / "detection.jsonl", detection)
-    seconds = time.perf_counter() - t_start
-    atomic_write_json(done, {"run_id": cfg.run_id, "config": cfg.to_dict(), "finished": _now(), "seconds": seconds,
-                             "resumed_from_epoch": start_epoch, "train_seconds": sched["train_s"],
-                             "tracking_seconds": sched["track_s"], "lam": lam})
+    with no_interrupt():  # a SIGTERM/SIGINT waits for the run's files, done.json last
+        _save_reconstructions(run_dir / "reconstructions.npz", model, ds, cfg)
+        write_jsonl(run_dir / "records.jsonl", records)
+        write_jsonl(run_dir / "detection.jsonl", detection)
+        seconds = time.perf_counter() - t_start
+        atomic_write_json(done, {"run_id": cfg.run_id, "config": cfg.to_dict(), "finished": _now(),
+                                 "seconds": seconds, "resumed_from_epoch": start_epoch,
+                                 "train_seconds": sched["train_s"], "tracking_seconds": sched["track_s"], "lam": lam})
     return RunResult(cfg.run_id, records, detection, seconds, start_epoch, False)
 
 
@@ -303,7 +374,7 @@ def detect_run(model, ds, cfg: RunConfig) -> list[dict]:
             bad = list(test)
             bad[j] = fn(ds.test[spec.name], severity=1.0, seed=cfg.run_seed).to(dev, dtype=test[j].dtype)
             m = detection_metrics(det, clean, _fused(model, bad), seed=cfg.run_seed)
-            rows.append({"run_id": cfg.run_id, "dataset": cfg.dataset, "fusion": cfg.fusion, "trial": cfg.trial,
+            rows.append({"run_id": cfg.run_id, "dataset": cfg.dataset_label, "fusion": cfg.fusion, "trial": cfg.trial,
                          "corruption": f"{spec.name}:{cname}", **m})
     return rows
 
@@ -315,7 +386,7 @@ def _save_reconstructions(path: Path, model, ds, cfg: RunConfig) -> None:
     ys = model(xs)
     arrays = {}
     for spec, x, y in zip(ds.modalities, xs, ys):
-        key = f"{cfg.dataset}__{cfg.fusion}__{spec.name}"
+        key = f"{cfg.dataset_label}__{cfg.fusion}__{spec.name}"
         if spec.kind == "image":
             x, y = x.clamp(0, 1), y.clamp(0, 1)
         arrays[f"{key}__input"] = x.float().cpu().numpy()

@@ -2,15 +2,24 @@
 the results directory (``meta.json``, ``records.jsonl``, ``detection.jsonl``,
 ``reconstructions.npz``, ``claims.json``, ``runs/<run_id>/``; see ``docs/experiments.md``).
 
-Finished runs (``runs/<run_id>/done.json``) are never retrained: an interrupted sweep rerun with
-the same command trains only the missing runs, resuming a half-finished one from its checkpoint.
+Before any work every planned run is checked: a run is finished only if its ``done.json`` holds the
+requested configuration, and a finished or half-finished run of another configuration is an error
+that lists them all (nothing is trained and nothing is written then). An interrupted sweep rerun
+with the same command trains only the missing runs, resuming a half-finished one from its
+checkpoint; a run another process is training (its lock is held) is left to that process. The
+top-level files are rebuilt from every finished run in the folder, and ``meta.json`` lists every
+invocation. Pool workers end when their parent ends, and SIGTERM/SIGINT stop the pool.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import os
 import platform
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -22,18 +31,37 @@ import numpy as np
 
 from .._io import atomic_write_bytes, atomic_write_json
 from ..errors import LipboundError, require
-from ._config import ALL_FUSIONS, Preset, RunConfig, UnknownFusionError, get_preset
+from ._config import ALL_FUSIONS, Preset, RunConfig, UnknownFusionError, dataset_label, folder_dataset, get_preset
 from ._data import generated_datasets, known_datasets
-from ._harness import read_jsonl, write_jsonl
+from ._harness import MISMATCH_HINT, read_jsonl, run_state, write_jsonl
+from ._safety import (
+    OutputFolderError,
+    RunLock,
+    WorkerTerminated,
+    check_out_dir,
+    die_with_parent,
+    mismatch_error,
+    no_interrupt,
+    read_json_marker,
+    signal_raiser,
+)
 
 EXECUTORS = ("local", "ray")
 #: set to N to make a sweep stop (raise :class:`SweepInterrupted`) after N runs finished in this
 #: invocation: a stand-in for a killed process in tests
 STOP_AFTER_ENV = "LIPBOUND_SWEEP_STOP_AFTER"
+#: ``meta.json`` ``kind`` of a results folder
+META_KIND = "lipbound-reproduce"
+#: the top-level files a sweep (re)writes; in a folder without lipbound's ``meta.json`` they are
+#: someone else's and are never overwritten
+AGGREGATES = ("records.jsonl", "detection.jsonl", "reconstructions.npz", "claims.json")
+#: lock of the top-level files (held while ``meta.json`` and the aggregates are rewritten)
+FOLDER_LOCK = ".meta.lock"
 
 
 class SweepInterrupted(LipboundError):
-    """The sweep stopped early (``LIPBOUND_SWEEP_STOP_AFTER``); rerun it to finish."""
+    """The sweep stopped early (SIGTERM, SIGINT or ``LIPBOUND_SWEEP_STOP_AFTER``); finished runs are
+    kept: rerun the same command to finish."""
 
 
 class UnknownExecutorError(LipboundError):
@@ -42,12 +70,14 @@ class UnknownExecutorError(LipboundError):
 
 @dataclass
 class SweepSummary:
-    """What :func:`run_sweep` did: runs trained now, runs skipped (already finished), failures."""
+    """What :func:`run_sweep` did: runs trained now, runs skipped (already finished with the same
+    configuration), failures, and runs left alone because another process is training them."""
 
     out: Path
     trained: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    running_elsewhere: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -55,6 +85,7 @@ def plan(preset: Preset | str, *, datasets: Sequence[str] | None = None, fusions
          trials: int | None = None, epochs: int | None = None, device: str = "cpu", seed: int = 0,
          ablation: bool = True) -> list[RunConfig]:
     """The runs of ``preset`` (datasets x fusions x trials, then the lambda ablation), with overrides.
+    A dataset ``folder:PATH`` (a user's folder, ``docs/datasets.md``) is stored with ``PATH`` absolute.
 
     >>> [c.run_id for c in plan("tiny", datasets=["synthetic"], fusions=["sum"], trials=2, ablation=False)]
     ['synthetic__sum__lamdef__t0', 'synthetic__sum__lamdef__t1']
@@ -66,10 +97,11 @@ def plan(preset: Preset | str, *, datasets: Sequence[str] | None = None, fusions
     from ..datasets import UnknownDatasetError
 
     p = get_preset(preset) if isinstance(preset, str) else preset
-    ds = tuple(datasets) if datasets else (p.datasets or generated_datasets())
+    ds = tuple(folder_dataset(d) for d in datasets) if datasets else (p.datasets or generated_datasets())
     for d in ds:
-        if d not in known_datasets():
-            raise UnknownDatasetError(f"unknown dataset {d!r}; known: {', '.join(known_datasets())}")
+        if d not in known_datasets() and not d.startswith("folder:"):
+            raise UnknownDatasetError(f"unknown dataset {d!r}; known: {', '.join(known_datasets())}, or "
+                                      "folder:PATH for your own data")
     fs = tuple(fusions) if fusions else p.fusions
     for f in fs:
         if f not in ALL_FUSIONS:
@@ -95,19 +127,41 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(max(1, int(threads)))
 
 
+#: the progress queue of a pool worker (set by :func:`_init_pool_worker`)
+_WORKER_QUEUE = None
+
+
+def _init_pool_worker(threads: int, queue, parent_pid: int) -> None:
+    """Initialiser of a process-pool worker: end with the parent (:func:`die_with_parent`), torch
+    threads, and the queue that carries per-epoch progress to the parent."""
+    global _WORKER_QUEUE
+    die_with_parent(parent_pid)
+    _init_worker(threads)
+    _WORKER_QUEUE = queue
+
+
 def run_one(cfg: dict, out: str, queue=None, threads: int | None = None) -> dict:
     """Train one run (a picklable top-level function for the executors); never raises for a failed
-    run: returns ``{"run_id", "status": "trained" | "skipped" | "diverged" | "error", ...}``."""
+    run: returns ``{"run_id", "status": "trained" | "skipped" | "running-elsewhere" | "diverged" |
+    "error", ...}`` (``running-elsewhere``: another process holds the run's lock)."""
     from ._harness import TrainingDivergedError, train_run
+    from ._safety import RunLockedError
 
     if threads is not None:
         _init_worker(threads)
+    queue = queue if queue is not None else _WORKER_QUEUE
     c = RunConfig.from_dict(cfg)
     report = (lambda e, n: queue.put((c.run_id, e, n))) if queue is not None else None
     if queue is not None:
         queue.put((c.run_id, 0, c.epochs))
     try:
         r = train_run(c, Path(out) / "runs" / c.run_id, on_epoch=report)
+    except WorkerTerminated:  # a pool worker told to stop (its parent ended or stops the pool)
+        os._exit(128 + int(signal.SIGTERM))
+    except SweepInterrupted:
+        raise
+    except RunLockedError as exc:
+        return {"run_id": c.run_id, "status": "running-elsewhere", "error": str(exc)}
     except TrainingDivergedError as exc:
         return {"run_id": c.run_id, "status": "diverged", "error": str(exc)}
     except Exception as exc:  # a crashing run must not take the sweep down; reported at the end
@@ -116,18 +170,138 @@ def run_one(cfg: dict, out: str, queue=None, threads: int | None = None) -> dict
     return {"run_id": c.run_id, "status": "skipped" if r.skipped else "trained", "seconds": r.seconds}
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def _meta(out: Path, configs: list[RunConfig], preset: str, command: str, device: str, extra: dict) -> dict:
     import torch
 
     from .. import __version__
 
-    return {"kind": "lipbound-reproduce", "format": 1, "command": command, "preset": preset,
+    return {"kind": META_KIND, "format": 1, "command": command, "preset": preset,
             "lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),
-            "device": device, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "device": device, "created": _now(),
             "seeds": sorted({c.run_seed for c in configs}),
-            "datasets": list(dict.fromkeys(c.dataset for c in configs)),
+            "datasets": list(dict.fromkeys(c.dataset_label for c in configs)),
             "fusions": list(dict.fromkeys(c.fusion for c in configs)),
             "runs": [c.run_id for c in configs], **extra}
+
+
+def read_meta(out: str | os.PathLike) -> dict | None:
+    """The ``meta.json`` of results folder ``out`` (None if there is none).
+
+    Raises:
+        OutputFolderError: ``meta.json`` is unreadable or not a lipbound results folder's, or the
+            folder holds top-level result files but no ``meta.json`` (files lipbound did not write).
+    """
+    out = Path(out)
+    meta = out / "meta.json"
+    if not meta.exists():
+        foreign = [n for n in AGGREGATES if (out / n).exists()]
+        if foreign:
+            raise OutputFolderError(f"{out} holds {', '.join(foreign)} but no meta.json of lipbound: these files were "
+                                    "not written by lipbound train/reproduce and are not overwritten; choose another --out")
+        return None
+    try:
+        m = json.loads(meta.read_text())
+    except (OSError, ValueError) as exc:
+        raise OutputFolderError(f"{meta} cannot be read ({type(exc).__name__}: {exc}); it is not overwritten: choose "
+                                "another --out (or, if lipbound wrote it, delete it)") from None
+    if not isinstance(m, dict) or m.get("kind") != META_KIND:
+        kind = m.get("kind") if isinstance(m, dict) else type(m).__name__
+        raise OutputFolderError(f"{meta} is not the meta.json of a lipbound results folder (kind {kind!r}, expected "
+                                f"{META_KIND!r}); it is not overwritten: choose another --out")
+    return m
+
+
+def check_sweep(out: str | os.PathLike, configs: Sequence[RunConfig]) -> dict[str, str]:
+    """Check every planned run against results folder ``out`` before any work; returns the state of
+    each run id (:func:`~lipbound.experiments._harness.run_state`). Writes nothing.
+
+    Raises:
+        OutputFolderError: ``out`` cannot be a results folder (:func:`check_out_dir`, :func:`read_meta`).
+        ConfigMismatchError: runs of another configuration, all listed.
+        CorruptCheckpointError: an unreadable ``done.json`` or ``checkpoint.pt``.
+    """
+    out = check_out_dir(out)
+    read_meta(out)
+    states, other = {}, []
+    for c in configs:
+        state, detail = run_state(c, out / "runs" / c.run_id)
+        states[c.run_id] = state
+        if state == "other-config":
+            other.append((str(Path("runs") / c.run_id), detail))
+    if other:
+        raise mismatch_error(out, other, hint=MISMATCH_HINT)
+    return states
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path):
+    """Hold the lock of the top-level files of ``out`` (waits for another process to release it)."""
+    lock = RunLock(out, blocking=True, name=FOLDER_LOCK)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _record_invocation(out: Path, configs: list[RunConfig], *, preset: str, command: str, device: str,
+                       executor: str, workers: int) -> None:
+    """Append this invocation to ``meta.json`` (``invocations``; the first one's ``command``,
+    ``preset`` and ``created`` stay) and mark the folder ``running``."""
+    from .. import __version__
+
+    entry = {"command": command, "preset": preset, "started": _now(), "lipbound": __version__, "device": device,
+             "executor": executor, "workers": workers, "runs": len(configs)}
+    with _folder_lock(out), no_interrupt():
+        old = read_meta(out)
+        if old is None:
+            meta = _meta(out, configs, preset, command, device,
+                         {"status": "running", "executor": executor, "workers": workers, "invocations": [entry]})
+        else:
+            meta = dict(old)
+            meta["invocations"] = _invocations(old) + [entry]
+            meta["runs"] = list(dict.fromkeys([*old.get("runs", []), *(c.run_id for c in configs)]))
+            meta["status"] = "running"
+        atomic_write_json(out / "meta.json", meta)
+
+
+def _invocations(meta: dict) -> list[dict]:
+    """The ``invocations`` of ``meta`` (for a folder written before they were recorded: its one command)."""
+    inv = meta.get("invocations")
+    if isinstance(inv, list):
+        return list(inv)
+    return [{"command": meta.get("command", ""), "preset": meta.get("preset"), "started": meta.get("created")}]
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """Inside the block SIGTERM and SIGINT raise :class:`SweepInterrupted` (once, after a file write in
+    progress; a second signal gets the previous handler), so that the pool is stopped and locks
+    released; main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = [signal.SIGINT, signal.SIGTERM]
+    old = {s: signal.getsignal(s) for s in sigs}
+
+    def interrupted(signum: int) -> SweepInterrupted:
+        for s, h in old.items():  # a second signal gets the previous handler
+            signal.signal(s, h)
+        return SweepInterrupted(f"interrupted by {signal.Signals(signum).name}; finished runs are kept and a "
+                                "half-finished one resumes from its last epoch: rerun the same command to finish")
+
+    handler = signal_raiser(interrupted)
+    for s in sigs:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: str = "custom",
@@ -135,44 +309,55 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
               claims: bool = True, threads: int | None = None) -> SweepSummary:
     """Run ``configs`` (skipping finished ones) and write the results directory ``out``.
 
+    First, before anything is trained or written, ``out`` must be (or be creatable as) a writable
+    folder and every planned run is checked (:func:`check_sweep`): a finished or half-finished run
+    of another configuration is an error listing them all. Runs another process is training (their
+    lock is held) are left to it and reported in ``running_elsewhere``.
+
     ``executor="local"`` runs them in this process (``workers=1``) or on a process pool of
-    ``workers`` spawned processes with ``threads`` torch threads each (default 1);
-    ``executor="ray"`` submits them as Ray tasks (``ray.init(num_cpus=workers)`` unless Ray is
-    already initialised). Runs whose loss diverges are reported in ``meta.json`` (``failed``) and
-    do not stop the sweep.
+    ``workers`` spawned processes with ``threads`` torch threads each (default 1), which end when
+    this process ends; ``executor="ray"`` submits them as Ray tasks (``ray.init(num_cpus=workers)``
+    unless Ray is already initialised). Runs whose loss diverges are reported in ``meta.json``
+    (``failed``) and do not stop the sweep. SIGTERM or SIGINT stop the sweep (and the pool) with
+    :class:`SweepInterrupted`. Finally :func:`finalize` rebuilds the top-level files from every
+    finished run in ``out``.
     """
     if executor not in EXECUTORS:
         raise UnknownExecutorError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
-    if workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise LipboundError(f"--workers must be at least 1, got {workers}")
     configs = list(configs)
     ids = [c.run_id for c in configs]
     if len(set(ids)) != len(ids):
         raise LipboundError("the sweep has duplicate runs")
     out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    states = check_sweep(out, configs)
     if threads is None:
         threads = 1  # the models of the CPU presets are small: one thread per run beats oversubscription
     device = configs[0].device if configs else "cpu"
     t0 = time.perf_counter()
-    if not (out / "meta.json").exists():
-        atomic_write_json(out / "meta.json", _meta(out, configs, preset, command, device,
-                                                   {"status": "running", "executor": executor, "workers": workers}))
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    _record_invocation(out, configs, preset=preset, command=command, device=device, executor=executor,
+                       workers=workers)
     summary = SweepSummary(out)
     todo = []
     for c in configs:
-        if (out / "runs" / c.run_id / "done.json").exists():
+        if states[c.run_id] == "finished":
             summary.skipped.append(c.run_id)
+        elif states[c.run_id] == "running":
+            summary.running_elsewhere.append(c.run_id)
         else:
             todo.append(c)
     stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
-    with _Bars(progress, len(configs), len(summary.skipped)) as bars:
+    with _stop_on_signals(), _Bars(progress, len(configs), len(summary.skipped)) as bars:
         def finished(res: dict) -> None:
             bars.done(res["run_id"])
             if res["status"] in ("diverged", "error"):
                 summary.failed[res["run_id"]] = res["error"]
             elif res["status"] == "skipped":
                 summary.skipped.append(res["run_id"])
+            elif res["status"] == "running-elsewhere":
+                summary.running_elsewhere.append(res["run_id"])
             else:
                 summary.trained.append(res["run_id"])
             if stop_after and len(summary.trained) + len(summary.failed) >= stop_after:
@@ -193,11 +378,12 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
                 torch.set_num_threads(old)
         else:
             _pool_map(todo, out, workers, threads, finished, bars)
-    summary.seconds = time.perf_counter() - t0
-    finalize(out, configs, preset=preset, command=command, device=device, claims=claims,
-             extra={"executor": executor, "workers": workers, "failed": summary.failed,
-                    "seconds_this_invocation": summary.seconds, "trained_this_invocation": len(summary.trained),
-                    "skipped_this_invocation": len(summary.skipped)})
+        summary.seconds = time.perf_counter() - t0
+        finalize(out, configs, preset=preset, command=command, device=device, claims=claims,
+                 extra={"executor": executor, "workers": workers, "failed": summary.failed,
+                        "running_elsewhere": summary.running_elsewhere,
+                        "seconds_this_invocation": summary.seconds, "trained_this_invocation": len(summary.trained),
+                        "skipped_this_invocation": len(summary.skipped)})
     return summary
 
 
@@ -207,25 +393,42 @@ def _pool_map(todo, out, workers, threads, finished, bars) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        q = manager.Queue()
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(threads,)) as pool:
-            pending = {pool.submit(run_one, c.to_dict(), str(out), q) for c in todo}
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    while True:
-                        try:
-                            bars.update(*q.get_nowait())
-                        except queue_mod.Empty:
-                            break
-                    for f in done:
-                        finished(f.result())
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
+    q = ctx.Queue()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker,
+                               initargs=(threads, q, os.getpid()))
+    try:
+        pending = {pool.submit(run_one, c.to_dict(), str(out)) for c in todo}
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    bars.update(*q.get_nowait())
+                except queue_mod.Empty:
+                    break
+            for f in done:
+                finished(f.result())
+    except BaseException:
+        _terminate_pool(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        q.close()
+
+
+def _terminate_pool(pool) -> None:
+    """Stop a process pool now: SIGTERM to every worker (each removes its half-written files and
+    releases its run lock), SIGKILL to one still alive after 10 s, pending tasks cancelled."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=10)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _ray_map(todo, out, workers, threads, finished, bars) -> None:
@@ -290,44 +493,82 @@ class _Bars:
         return _Q() if self.enabled else None
 
 
+def _finished_runs(out: Path, order: Sequence[str]) -> list[tuple[str, dict]]:
+    """``(run_id, config)`` of every finished run in ``out/runs`` (``done.json``), the ids of ``order``
+    first, then the others sorted."""
+    found = {}
+    for d in sorted((out / "runs").glob("*/done.json")):
+        found[d.parent.name] = read_json_marker(d).get("config") or {}
+    first = [r for r in dict.fromkeys(order) if r in found]
+    return [(r, found[r]) for r in first + sorted(set(found) - set(first))]
+
+
 def finalize(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: str, command: str, device: str,
              claims: bool = True, extra: dict | None = None) -> None:
-    """Gather the finished runs of ``configs`` into the top-level result files of ``out``."""
+    """Rebuild the top-level result files of ``out`` from every finished run in ``out/runs`` (those of
+    ``configs`` and any other, e.g. of an earlier ``train`` or sweep into the same folder).
+
+    ``records.jsonl``, ``detection.jsonl`` and ``reconstructions.npz`` (the first default-lambda
+    trial of each dataset x fusion) gather the runs; ``claims.json`` is rewritten when ``claims`` is
+    true or it exists already (so it never describes other records than ``records.jsonl``);
+    ``meta.json`` keeps the first invocation's ``command``, ``preset`` and ``created``, lists every
+    invocation (``invocations``), all runs planned so far (``runs``) and those not finished yet
+    (``missing_runs``; ``status`` is ``complete`` when there are none).
+    """
     out = Path(out)
-    records, detection, arrays = [], [], {}
-    done_ids, missing = [], []
-    for c in configs:
-        d = out / "runs" / c.run_id
-        if not (d / "done.json").exists():
-            missing.append(c.run_id)
-            continue
-        done_ids.append(c.run_id)
-        records += read_jsonl(d / "records.jsonl")
-        if (d / "detection.jsonl").exists():
-            detection += read_jsonl(d / "detection.jsonl")
-        rec = d / "reconstructions.npz"
-        if rec.exists() and c.lam is None:
-            with np.load(rec) as z:
-                for k in z.files:
-                    arrays.setdefault(k, z[k])  # the first trial of each dataset x fusion
-    write_jsonl(out / "records.jsonl", records)
-    write_jsonl(out / "detection.jsonl", detection)
-    if arrays:
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
-        atomic_write_bytes(out / "reconstructions.npz", buf.getvalue())
-    status = "complete" if not missing else "incomplete"
-    old = {}
-    if (out / "meta.json").exists():
-        import json
+    with _folder_lock(out), no_interrupt():
+        old = read_meta(out) or {}
+        planned = list(dict.fromkeys([*old.get("runs", []), *(c.run_id for c in configs)]))
+        runs = _finished_runs(out, planned)
+        records, detection, arrays = [], [], {}
+        for rid, cfg in runs:
+            d = out / "runs" / rid
+            records += read_jsonl(d / "records.jsonl")
+            if (d / "detection.jsonl").exists():
+                detection += read_jsonl(d / "detection.jsonl")
+            rec = d / "reconstructions.npz"
+            if rec.exists() and cfg.get("lam") is None:
+                with np.load(rec) as z:
+                    for k in z.files:
+                        arrays.setdefault(k, z[k])  # the first trial of each dataset x fusion
+        write_jsonl(out / "records.jsonl", records)
+        write_jsonl(out / "detection.jsonl", detection)
+        if arrays or (out / "reconstructions.npz").exists():
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **arrays)
+            atomic_write_bytes(out / "reconstructions.npz", buf.getvalue())
+        done_ids = [r for r, _ in runs]
+        all_runs = list(dict.fromkeys([*planned, *done_ids]))
+        missing = [r for r in all_runs if r not in set(done_ids)]
+        failed = {}
+        for r in missing:
+            f = out / "runs" / r / "failed.json"
+            if f.exists():
+                try:
+                    failed[r] = json.loads(f.read_text()).get("hint", "diverged (see failed.json)")
+                except (OSError, ValueError):
+                    failed[r] = f"diverged ({f} unreadable)"
+        extra = dict(extra or {})
+        failed.update(extra.pop("failed", {}) or {})
+        meta = _meta(out, list(configs), preset, command, device,
+                     {"status": "complete" if not missing else "incomplete", "finished_runs": len(done_ids),
+                      "missing_runs": missing, "failed": failed, **extra})
+        stored = [c for _, c in runs if c]
+        meta["seeds"] = sorted({*old.get("seeds", []), *meta["seeds"],
+                                *(int(c.get("seed", 0)) + int(c.get("trial", 0)) for c in stored)})
+        meta["datasets"] = list(dict.fromkeys([*old.get("datasets", []), *(dataset_label(str(c.get("dataset")))
+                                                                          for c in stored), *meta["datasets"]]))
+        meta["fusions"] = list(dict.fromkeys([*old.get("fusions", []), *(c.get("fusion") for c in stored),
+                                             *meta["fusions"]]))
+        meta["runs"] = all_runs
+        meta["invocations"] = _invocations(old) if old else [
+            {"command": command, "preset": preset, "started": meta["created"], "device": device}]
+        for key in ("command", "preset", "created"):
+            if key in old:
+                meta[key] = old[key]
+        if records and (claims or (out / "claims.json").exists()):
+            from ..claims.empirical import evaluate_results
 
-        old = json.loads((out / "meta.json").read_text())
-    meta = _meta(out, list(configs), preset, command, device,
-                 {"status": status, "finished_runs": len(done_ids), "missing_runs": missing, **(extra or {})})
-    if claims and records:
-        from ..claims.empirical import evaluate_results
-
-        rows = evaluate_results(out)
-        atomic_write_json(out / "claims.json", [r.as_dict() for r in rows])
-    meta["created"] = old.get("created", meta["created"])
-    atomic_write_json(out / "meta.json", meta)
+            rows = evaluate_results(out)
+            atomic_write_json(out / "claims.json", [r.as_dict() for r in rows])
+        atomic_write_json(out / "meta.json", meta)
