@@ -320,4 +320,6 @@ def test_cli_train_and_measures(tmp_path, capsys):
     assert set(payload["rows"][0]) == {"schedule", "seed", "modality", "measure", "value"}
     assert {r["submodule"] for r in payload["lipschitz"]} == {"encoder", "decoder"}
     assert main(["mvae", "measures", "--out", str(tmp_path / "empty")]) == 2
-    assert main(["mvae", "train", "--epochs", "0", "--out", str(out)]) == 2
+    with pytest.raises(SystemExit) as exc:  # checked when the arguments are parsed
+        main(["mvae", "train", "--epochs", "0", "--out", str(out)])
+    assert exc.value.code == 2

@@ -25,6 +25,7 @@ def _seeds(text: str) -> list[int]:
 
 def register(subparsers) -> None:
     """Add ``mvae train`` and ``mvae measures`` to the ``lipbound`` parser."""
+    from ..experiments._safety import positive_float, positive_int
     from ._schedules import SCHEDULES
 
     p = subparsers.add_parser("mvae", help="the multimodal VAE of arXiv 2411.00522 on the iCub data")
@@ -32,12 +33,12 @@ def register(subparsers) -> None:
     t = sub.add_parser("train", help="train one run per (schedule, seed); resumes interrupted runs")
     t.add_argument("--schedule", action="append", choices=SCHEDULES, metavar="NAME",
                    help=f"KL weight schedule (repeatable; default: all of {', '.join(SCHEDULES)})")
-    t.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"epochs per run (default {DEFAULT_EPOCHS})")
+    t.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS, help=f"epochs per run (default {DEFAULT_EPOCHS})")
     t.add_argument("--seeds", type=_seeds, default=list(DEFAULT_SEEDS), metavar="S[,S...]",
                    help="training seeds (default 0,1,2)")
     t.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results directory (default {DEFAULT_OUT})")
-    t.add_argument("--batch-size", type=int, default=None, help="minibatch size (default 512)")
-    t.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 2e-3)")
+    t.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size (default 512)")
+    t.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate (default 2e-3)")
     t.add_argument("--lipsdp", action="store_true", help="add LipSDP-neuron upper bounds to the brackets (slower)")
     t.add_argument("--data", metavar="DIR", help="folder of the iCub .mat files (default: $LIPBOUND_ICUB_DIR, "
                    "else ../shared/data/icub-multimodal)")
@@ -54,21 +55,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..experiments._safety import check_out_dir
     from ._data import load_icub
     from ._model import VAEConfig
     from ._schedules import SCHEDULES
-    from ._train import RunSpec, train_run
+    from ._train import RunSpec, check_runs, train_run
 
     if args.epochs < 1:
         raise LipboundError(f"--epochs must be at least 1, got {args.epochs}")
+    check_out_dir(args.out)
     cfg = VAEConfig()
     if args.batch_size is not None:
         cfg = replace(cfg, batch_size=args.batch_size)
     if args.lr is not None:
         cfg = replace(cfg, lr=args.lr)
-    data = load_icub(args.data)
     schedules = args.schedule or list(SCHEDULES)
-    specs = [RunSpec(s, k, args.epochs, cfg) for s in schedules for k in args.seeds]
+    specs = [RunSpec(s, k, args.epochs, cfg) for s in schedules for k in dict.fromkeys(args.seeds)]
+    check_runs(specs, args.out)  # every run, before any training: another spec is an error, never replaced
+    data = load_icub(args.data)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
