@@ -418,3 +418,80 @@ def test_export_module_lower_bound_respects_its_batch(tmp_path):
 def test_zero_width_layer_is_a_clear_error():
     with pytest.raises(Exception, match="width zero"):
         to_network(nn.Sequential(nn.Linear(4, 0)), (4,))
+
+
+def test_autoencoder_bounds_refuse_a_changed_fusion():
+    """The composed bound models lipbound's own fusions: a subclass with another ``fuse`` is refused."""
+    from lipbound.bounds import autoencoder_bounds
+    from lipbound.models import MLPDecoder, MLPEncoder, MultimodalAutoencoder, SumFusion
+
+    class LoudSum(SumFusion):
+        def fuse(self, latents):
+            return 10.0 * super().fuse(latents)
+
+    encs = [MLPEncoder(3, 2, hidden=(4,)), MLPEncoder(5, 2, hidden=(4,))]
+    decs = [MLPDecoder(2, 3, hidden=(4,)), MLPDecoder(2, 5, hidden=(4,))]
+    ae = MultimodalAutoencoder(encs, "sum", decs)
+    assert autoencoder_bounds(ae, method="spectral-product")["composed"].kind == "certified-upper"
+    ae.fusion.__class__ = LoudSum
+    with pytest.raises(UnsupportedModuleError, match="LoudSum.*defines fuse"):
+        autoencoder_bounds(ae, method="spectral-product")
+
+
+# ----------------------------------------------------------- time budget, progress, exit status
+def test_sdp_time_limit_falls_back_and_says_so():
+    """A budget already spent skips every solver: the spectral product is reported, and the status
+    says why; an EIGOPT solve stopped by its budget still yields a verified certificate."""
+    from lipbound.bounds import exact_lipschitz, lipsdp, spectral_product
+
+    net = _mlp(6, (4, 3, 2))
+    r = lipsdp(net, time_limit=1e-12)
+    assert r.kind == "certified-upper" and r.value == spectral_product(net)[0]
+    assert "time limit" in r.status and "fell back to the spectral product" in r.status
+    r2 = lipsdp(net, solvers=["EIGOPT"], options={"time_limit": 0.0})
+    assert "time_limit" in r2.status and "certificate verified" in r2.status
+    assert r2.value >= exact_lipschitz(net).value
+
+
+def test_bound_cli_prints_progress_lines_off_a_terminal(tmp_path, capsys):
+    path = tmp_path / "m.ts"
+    torch.jit.save(torch.jit.script(_mlp(7, (3, 4, 2)).float()), str(path))
+    rc = main(["bound", str(path), "--input-shape", "3", "--method", "spectral-product", "--method",
+               "power-iteration", "--samples", "4", "--time-limit", "5"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    assert "lipbound bound: [1/2] spectral-product ..." in err and "[2/2] power-iteration: lower" in err
+    for bad in ("0", "-1", "nan", "soon"):
+        with pytest.raises(SystemExit) as exc:
+            main(["bound", str(path), "--input-shape", "3", "--time-limit", bad])
+        assert exc.value.code == 2
+    assert "the time limit must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_bound_cli_soundness_guard_exits_3_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    from lipbound.bounds import _bracket
+
+    def broken(*args, **kwargs):
+        raise SoundnessError("soundness bug: lower bound 2.0 (pgd) exceeds certified upper bound 1.0")
+
+    monkeypatch.setattr(_bracket, "bracket", broken)
+    path = tmp_path / "m.ts"
+    torch.jit.save(torch.jit.script(_mlp(8, (3, 4, 2)).float()), str(path))
+    out = tmp_path / "b.json"
+    rc = main(["bound", str(path), "--input-shape", "3", "--samples", "4", "--json", str(out)])
+    assert rc == 3 and not out.exists()
+    assert "soundness check failed" in capsys.readouterr().err
+
+
+def test_bound_cli_never_overwrites_a_foreign_file(tmp_path, capsys):
+    path = tmp_path / "m.ts"
+    torch.jit.save(torch.jit.script(_mlp(9, (3, 4, 2)).float()), str(path))
+    mine = tmp_path / "notes.json"
+    mine.write_text('{"my": "notes"}')
+    rc = main(["bound", str(path), "--input-shape", "3", "--samples", "4", "--json", str(mine)])
+    assert rc == 2 and mine.read_text() == '{"my": "notes"}'
+    assert "was not written by lipbound" in capsys.readouterr().err
+    out = tmp_path / "b.json"  # lipbound's own output is rewritten on a rerun
+    for _ in range(2):
+        assert main(["bound", str(path), "--input-shape", "3", "--samples", "4", "--method", "spectral-product",
+                     "--json", str(out)]) == 0

@@ -190,6 +190,24 @@ def attention_lipschitz(weight_norms: Sequence[float], sigma: float, radius: flo
     return (radius**2 / m) * (2 * max(weight_norms) * u + sigma * math.sqrt(sum(w * w for w in weight_norms)))
 
 
+def _check_autoencoder(model: MultimodalAutoencoder) -> None:
+    """The composed bound models lipbound's :class:`~lipbound.models.MultimodalAutoencoder` and its
+    own fusions: refuse subclasses that change their computation (``docs/accepts.md``)."""
+    from ..models import FUSIONS
+    from ._accept import check_standard
+
+    if not isinstance(model, MultimodalAutoencoder):
+        raise UnsupportedModuleError(f"expected a lipbound MultimodalAutoencoder, got {type(model).__name__}")
+    check_standard(model, MultimodalAutoencoder, "<model>")
+    own = tuple(c for c in FUSIONS.values() if c.__module__ == MultimodalAutoencoder.__module__.replace(
+        "_autoencoder", "_fusion"))
+    base = next((k for k in type(model.fusion).__mro__ if k in own), None)
+    if base is None:
+        raise UnsupportedModuleError(f"fusion {type(model.fusion).__name__} is not one of lipbound's fusions; "
+                                     "the composed bound covers sum, concat and the attention fusions")
+    check_standard(model.fusion, base, "fusion")
+
+
 def autoencoder_bounds(model: MultimodalAutoencoder, *, method: str = "lipsdp-neuron",
                        centers: Sequence[torch.Tensor] | None = None, radii: Sequence[float] | None = None,
                        latent_radius: float | None = None, solvers: Sequence[str] | None = None) -> dict:
@@ -212,6 +230,7 @@ def autoencoder_bounds(model: MultimodalAutoencoder, *, method: str = "lipsdp-ne
     >>> sorted(out)
     ['composed', 'decoders', 'encoders', 'fusion']
     """
+    _check_autoencoder(model)
     encs = [_submodule_bound(e, method, solvers) for e in model.encoders]
     decs = [_submodule_bound(d, method, solvers) for d in model.decoders]
     le = [r.value for r in encs]
