@@ -192,7 +192,9 @@ def train_run(spec: RunSpec, out: str | Path, data: ICubData | None = None, *,
     run folder is locked while this process trains it.
 
     Raises:
-        ConfigMismatchError, CorruptCheckpointError, RunLockedError: see :func:`check_runs`.
+        ConfigMismatchError: a finished run or a checkpoint of another spec (see :func:`check_runs`).
+        CorruptCheckpointError: an unreadable ``done.json`` or checkpoint.
+        RunLockedError: another process is training the run.
     """
     run_dir = Path(out) / "runs" / spec.run_id
     done_path = run_dir / "done.json"
