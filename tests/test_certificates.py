@@ -1,0 +1,489 @@
+"""Certificate checks of LipSDP, attacked where the other tests never go: indefinite and
+near-singular block-tridiagonal matrices, the retry paths of the inflation loops, barely feasible
+multipliers, and every returned certificate re-verified in exact rational arithmetic.
+
+* ``build_lmi`` / ``_abs_blocks`` against the LMI assembled from its definition in exact arithmetic
+  (tests/exact_arith.py), signed and absolute, with the exact power-of-two block scaling;
+* ``_block_cholesky`` against dense eigenvalues (numpy.linalg.eigvalsh) on definite and indefinite
+  block-tridiagonal matrices, smallest eigenvalue of either sign down to 1e-10 of the norm; its
+  ``sum of squares of the factor`` against the identity ||R||_F^2 = trace(A);
+* ``_schur_np`` against the dense Schur complement;
+* ``verify_certificate`` (dense) and ``verify_certificate_banded``: the returned rho makes
+  -M(rho_cert, T) positive definite **exactly** (Fraction LDL^T), the stated invariants hold with
+  independently recomputed error bounds, the retry paths run (first-layer scale; injected
+  underestimates of the Schur complement; an injected large factor norm) and still end in verified
+  certificates, and infeasible or barely feasible multipliers raise CertificateError;
+* ``checked_multipliers`` at its range boundary; ``Bracket.check`` at equality.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, target
+from hypothesis import strategies as st
+
+from exact_arith import is_positive_definite, lmi_exact, negate, to_float
+from lipbound.bounds import (
+    Bracket,
+    BoundResult,
+    CertificateError,
+    SoundnessError,
+    build_lmi,
+    sequential_multipliers,
+    verify_certificate,
+    verify_certificate_banded,
+)
+from lipbound.bounds import _eigopt
+from lipbound.bounds._eigopt import _abs_blocks, _block_cholesky, _schur_np
+from lipbound.bounds._sdp import MULTIPLIER_RANGE, checked_multipliers
+
+EPS = float(np.finfo(np.float64).eps)
+seeds = st.integers(min_value=0, max_value=2**31 - 2)
+
+#: slope intervals of the supported activations and of merged chains: ab = 0, ab < 0, ab > 0, a + b = 0
+SLOPES = [(0.0, 1.0), (-0.5, 1.0), (0.1, 1.0), (0.0, 0.25), (1.0, 1.0), (-2.0, 1.0), (-0.128904, 1.128904),
+          (-1.0, 1.0), (0.5, 2.0)]
+
+
+def chain(seed: int, widths: list[int], first_scale: float = 1.0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((b, a)) for a, b in zip(widths[:-1], widths[1:])]
+    Ws[0] = Ws[0] * first_scale
+    return Ws
+
+
+@st.composite
+def chains(draw, max_hidden: int = 3):
+    hidden = draw(st.lists(st.integers(1, 3), min_size=1, max_size=max_hidden))
+    widths = [draw(st.integers(1, 3)), *hidden, draw(st.integers(1, 2))]
+    slopes = [draw(st.sampled_from(SLOPES)) for _ in hidden]
+    return widths, slopes, draw(seeds)
+
+
+def exact_neg_definite(Ws, slopes, ts, rho) -> bool:
+    """-M(rho, T) positive definite in exact arithmetic (so M(rho, T) <= 0 and Lip <= sqrt(rho))."""
+    return is_positive_definite(negate(lmi_exact(Ws, slopes, ts, rho)))
+
+
+# --------------------------------------------------------------------- build_lmi and _abs_blocks
+@settings(max_examples=25)
+@given(c=chains(), log_rho=st.floats(-2, 2), log_t=st.floats(-2, 2), absolute=st.booleans())
+def test_build_lmi_is_the_lmi_of_the_definition(c, log_rho, log_t, absolute):
+    widths, slopes, seed = c
+    Ws = chain(seed, widths)
+    rng = np.random.default_rng(seed + 1)
+    ts = [10.0**log_t * rng.uniform(0.1, 2.0, size=w) for w in widths[1:-1]]
+    rho = 10.0**log_rho * (-1 if absolute and seed % 2 else 1)  # |M| takes |rho|
+    M = build_lmi(Ws, slopes, ts, rho, absolute=absolute)
+    E = to_float(lmi_exact(Ws, slopes, ts, rho, absolute=absolute))
+    # entries are sums of <= ~10 products of 3-4 floats: error < 1e-14 of the largest absolute term
+    scale = np.abs(to_float(lmi_exact(Ws, slopes, ts, rho, absolute=True))).max()
+    assert np.abs(M - E).max() <= 1e-14 * scale, np.abs(M - E).max() / scale
+
+
+@settings(max_examples=25)
+@given(c=chains(), log_rho=st.floats(-2, 2), margin=st.sampled_from([0.0, 1e-3, 0.5]),
+       scales=st.lists(st.integers(-3, 3), min_size=4, max_size=4), absolute=st.booleans())
+def test_abs_blocks_are_the_scaled_shifted_lmi(c, log_rho, margin, scales, absolute):
+    """_abs_blocks: the diagonal and sub-diagonal blocks of D(-M)D - cI (or D|M|D + cI), D = 2^k per block."""
+    widths, slopes, seed = c
+    Ws = chain(seed, widths)
+    ts = [np.random.default_rng(seed + 1).uniform(0.1, 2.0, size=w) for w in widths[1:-1]]
+    rho = 10.0**log_rho
+    d = [1.0] + [2.0**k for k in scales[: len(widths) - 2]]
+    diag, sub = _abs_blocks(Ws, slopes, ts, rho, margin, absolute, d)
+    M = lmi_exact(Ws, slopes, ts, rho, absolute=absolute)
+    dims = widths[:-1]
+    off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
+    Dv = np.concatenate([np.full(n, dk) for n, dk in zip(dims, d)])
+    A = (1.0 if absolute else -1.0) * to_float(M) * np.outer(Dv, Dv) + (margin if absolute else -margin) * np.eye(off[-1])
+    scale = np.abs(to_float(lmi_exact(Ws, slopes, ts, rho, absolute=True)) * np.outer(Dv, Dv)).max() + margin
+    assert len(diag) == len(dims) and len(sub) == len(dims) - 1
+    for k in range(len(dims)):
+        blk = A[off[k]:off[k + 1], off[k]:off[k + 1]]
+        assert np.abs(diag[k] - blk).max() <= 1e-14 * scale, k
+    for k in range(len(dims) - 1):
+        blk = A[off[k + 1]:off[k + 2], off[k]:off[k + 1]]
+        assert np.abs(sub[k] - blk).max() <= 1e-14 * scale, k
+        # nothing outside the band: the LMI is block tridiagonal
+        assert np.all(A[off[k + 2]:, off[k]:off[k + 1]] == 0)
+
+
+# --------------------------------------------------------------------------- _block_cholesky
+def _dense(diag, sub) -> np.ndarray:
+    sizes = [D.shape[0] for D in diag]
+    off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    A = np.zeros((off[-1], off[-1]))
+    for k, D in enumerate(diag):
+        A[off[k]:off[k + 1], off[k]:off[k + 1]] = D
+    for k, B in enumerate(sub):  # sub[k]: block k+1 (rows) x block k
+        A[off[k + 1]:off[k + 2], off[k]:off[k + 1]] = B
+        A[off[k]:off[k + 1], off[k + 1]:off[k + 2]] = B.T
+    return A
+
+
+def _tridiagonal(sizes, seed, smallest):
+    """Random symmetric block-tridiagonal blocks, shifted so that the smallest eigenvalue of the
+    assembled matrix is ``smallest`` (relative to its spectral norm)."""
+    rng = np.random.default_rng(seed)
+    diag = []
+    for n in sizes:
+        G = rng.standard_normal((n, n))
+        diag.append(G + G.T)
+    sub = [rng.standard_normal((b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    A = _dense(diag, sub)
+    lam = np.linalg.eigvalsh(A)
+    norm = np.abs(lam).max()
+    shift = smallest * norm - lam[0]
+    diag = [D + shift * np.eye(D.shape[0]) for D in diag]
+    return diag, sub
+
+
+@settings(max_examples=40)
+@given(sizes=st.lists(st.integers(1, 4), min_size=1, max_size=4), seed=seeds, sign=st.sampled_from([1, -1]),
+       log_gap=st.floats(-10, 0))
+def test_block_cholesky_decides_definiteness_like_dense_eigenvalues(sizes, seed, sign, log_gap):
+    """Definite and indefinite, down to a smallest eigenvalue of +-1e-10 ||A||: the float64
+    Cholesky errs by ~N eps ||A|| ~ 1e-15 ||A||, so its verdict must match the sign of the dense
+    smallest eigenvalue (itself accurate to ~1e-15 ||A||)."""
+    diag, sub = _tridiagonal(sizes, seed, sign * 10.0**log_gap)
+    A = _dense(diag, sub)
+    lam_min = float(np.linalg.eigvalsh(A)[0])
+    assert (lam_min > 0) == (sign > 0)  # the fixture: the shift did what it says
+    target(-log_gap, label="closeness to singular")
+    ok, fro2 = _block_cholesky(diag, sub)
+    assert ok == (sign > 0), (lam_min, ok)
+    if ok:  # ||R||_F^2 = trace(R^T R) = trace(A), up to the backward error gamma_{N+1} ||R||_F^2
+        N = A.shape[0]
+        assert abs(fro2 - np.trace(A)) <= 4 * (N + 1) * EPS * fro2, (fro2, np.trace(A))
+
+
+def test_block_cholesky_uses_every_coupling_block():
+    """A definite matrix that becomes indefinite when a coupling block is dropped or its sign
+    flipped (a chain of 3 blocks): every sub-diagonal block enters the elimination."""
+    diag = [np.array([[1.0]]), np.array([[1.0]]), np.array([[1.0]])]
+    sub = [np.array([[0.6]]), np.array([[0.6]])]  # eigenvalues 1 +- 0.6 sqrt(2): definite
+    assert _block_cholesky(diag, sub)[0]
+    assert not _block_cholesky(diag, [np.array([[0.8]]), np.array([[0.8]])])[0]  # 1 - 0.8 sqrt 2 < 0
+    # fro2 = trace(A) = 3 exactly in exact arithmetic
+    assert abs(_block_cholesky(diag, sub)[1] - 3.0) <= 1e-15 * 3
+    assert not _block_cholesky([np.array([[-1e-300]])], [])[0]
+    ok, fro2 = _block_cholesky([np.array([[4.0]])], [])
+    assert ok and fro2 == 4.0
+
+
+@settings(max_examples=25)
+@given(sizes=st.lists(st.integers(1, 4), min_size=1, max_size=4), seed=seeds)
+def test_schur_np_is_minus_the_dense_schur_complement(sizes, seed):
+    diag, sub = _tridiagonal(sizes, seed, 0.5)  # definite: every trailing block invertible
+    A = _dense(diag, sub)
+    n0 = sizes[0]
+    S = A[:n0, :n0] - A[:n0, n0:] @ np.linalg.solve(A[n0:, n0:], A[n0:, :n0])
+    got = _schur_np(diag, sub)
+    assert got.shape == (n0, n0)
+    # condition numbers here are below ~1e3: 1e-11 of ||A|| is far above rounding
+    assert np.abs(got + S).max() <= 1e-11 * np.abs(A).max(), np.abs(got + S).max()
+
+
+# ---------------------------------------------------------------------- the dense certificate
+def _dense_search_sequence(Ws, slopes, ts, rho0):
+    """The rho values verify_certificate tries (docs: rho0 + delta, delta = 2 e(rho0), times 4 each
+    time), with the check lambda_max(M) + e <= 0 at each, recomputed here."""
+    N = Ws[0].shape[1] + sum(len(t) for t in ts)
+    err0 = 8 * N * EPS * float(np.linalg.norm(build_lmi(Ws, slopes, ts, rho0, absolute=True)))
+    delta = 2 * err0
+    while True:
+        rho = rho0 + delta
+        err = 8 * N * EPS * float(np.linalg.norm(build_lmi(Ws, slopes, ts, rho, absolute=True)))
+        lam = float(np.linalg.eigvalsh(build_lmi(Ws, slopes, ts, rho))[-1])
+        yield rho, lam, err
+        delta *= 4
+
+
+def _check_dense_certificate(Ws, slopes, ts):
+    cert = verify_certificate(Ws, slopes, ts)
+    ts_c = [np.clip(t, 0, None) for t in ts]
+    rho0, rho = cert["rho0"], cert["rho_cert"]
+    # 1. exact: M(rho_cert, T) is negative definite
+    assert exact_neg_definite(Ws, slopes, ts_c, rho)
+    # 2. the value is sqrt(rho_cert) rounded up: value^2 >= rho_cert exactly, value > sqrt rounded to nearest
+    assert Fraction(cert["value"]) ** 2 >= Fraction(rho) and cert["value"] > math.sqrt(rho)
+    # 3. rho0 is lambda_max of the Schur complement: M(rho0 (1 + 1e-6)) <= 0 and M(rho0 (1 - 1e-6)) is
+    #    not, exactly (its float64 error, ~cond x eps, is far below 1e-6 for these small chains)
+    assert exact_neg_definite(Ws, slopes, ts_c, rho0 * (1 + 1e-6) + 1e-300)
+    if rho0 > 0:
+        assert not exact_neg_definite(Ws, slopes, ts_c, rho0 * (1 - 1e-6))
+    # 4. the inflation: the first rho of the stated sequence that passes lambda + e <= 0
+    tries = 0
+    for r, lam, err in _dense_search_sequence(Ws, slopes, ts_c, rho0):
+        tries += 1
+        if lam + err <= 0:
+            assert r == rho and cert["error_bound"] == err and cert["lambda_max_M"] == lam
+            break
+        assert r < rho, "verify_certificate skipped a passing rho"
+    return cert, tries
+
+
+@settings(max_examples=20)
+@given(c=chains(), factor=st.floats(1.0, 4.0), log_first=st.floats(-1, 2))
+def test_dense_certificate_is_exactly_feasible(c, factor, log_first):
+    """Feasible multipliers (the sequential choice times a factor >= 1: Q(f T) = f Q(T) + (1 - f)
+    W_l^T W_l stays negative definite). A large first layer makes the top eigenvector of M(rho0)
+    nearly orthogonal to the input block, so lambda_max(M) moves slowly with rho and the
+    inflation loop retries (hypothesis.target pushes toward many retries)."""
+    widths, slopes, seed = c
+    Ws = chain(seed, widths, 10.0**log_first)
+    ts = [t * factor for t in sequential_multipliers(Ws, slopes)]
+    _, tries = _check_dense_certificate(Ws, slopes, ts)
+    target(float(tries), label="inflation retries")
+
+
+def test_dense_certificate_retry_path_runs():
+    """The fixture behind the property above: with a first layer of scale 10 the first rho fails."""
+    Ws = chain(0, [3, 4, 5, 2], 10.0)
+    slopes = [(0.0, 1.0), (-0.5, 1.0)]
+    _, tries = _check_dense_certificate(Ws, slopes, sequential_multipliers(Ws, slopes))
+    assert tries >= 3
+
+
+def test_dense_certificate_of_optimal_multipliers():
+    """Multipliers at the SDP optimum (EIGOPT): the tightest case, rho0 at the edge of feasibility."""
+    from lipbound.bounds import solve_eigopt
+
+    for seed, widths, slopes in [(1, [3, 4, 2], [(0.0, 1.0)]), (2, [2, 3, 3, 1], [(-0.5, 1.0), (0.0, 0.25)])]:
+        Ws = chain(seed, widths)
+        ts, _, _, _ = solve_eigopt(Ws, slopes)
+        _check_dense_certificate(Ws, slopes, ts)
+
+
+def test_dense_certificate_refuses_infeasible_and_barely_feasible_multipliers():
+    W0, W1 = np.eye(2), np.array([[1.0, 0.0]])
+    with pytest.raises(CertificateError, match="not negative definite"):
+        verify_certificate([W0, W1], [(0.0, 1.0)], [np.array([0.1, 0.1])])
+    # Q = diag(1 - 2t, -2t): negative definite for t > 1/2, but at t = (1 + 4 eps)/2 its largest
+    # eigenvalue -4 eps is within the rounding allowance e_Q = 8 n eps ||Q||_F: not certifiable
+    t = 0.5 * (1 + 4 * EPS)
+    with pytest.raises(CertificateError, match="not negative definite"):
+        verify_certificate([W0, W1], [(0.0, 1.0)], [np.array([t, t])])
+    # one ulp of margin more than e_Q: certified
+    t2 = 0.5 * (1 + 1e-6)
+    cert = verify_certificate([W0, W1], [(0.0, 1.0)], [np.array([t2, t2])])
+    assert exact_neg_definite([W0, W1], [(0.0, 1.0)], [np.array([t2, t2])], cert["rho_cert"])
+    with pytest.raises(CertificateError, match="could not certify"):
+        verify_certificate([W0, W1], [(0.0, 1.0)], [np.array([t2, t2])], max_doublings=1)
+
+
+# --------------------------------------------------------------------- the banded certificate
+def _check_banded_certificate(Ws, slopes, ts):
+    cert = verify_certificate_banded(Ws, slopes, ts)
+    ts_c = [np.clip(t, 0, None) for t in ts]
+    rho, c = cert["rho_cert"], cert["margin"]
+    N = Ws[0].shape[1] + sum(len(t) for t in ts)
+    # 1. exact: M(rho_cert, T) is negative definite
+    assert exact_neg_definite(Ws, slopes, ts_c, rho)
+    assert Fraction(cert["value"]) ** 2 >= Fraction(rho) and cert["value"] > math.sqrt(rho)
+    # 2. the stated rule, recomputed: the block Cholesky of A = D(-M)D - cI succeeds and
+    #    c >= 4 (N + 1) eps ||R||_F^2 + 8 N eps ||D|M|D||_F + 2 eps c
+    d = [2.0**k for k in cert["block_scales_log2"]]
+    assert d[0] == 1.0
+    ok, fro2 = _block_cholesky(*_abs_blocks(Ws, slopes, ts_c, rho, c, False, d))
+    dga, sba = _abs_blocks(Ws, slopes, ts_c, rho, 0.0, True, d)
+    mabs = math.sqrt(sum(float(np.sum(D * D)) for D in dga) + 2 * sum(float(np.sum(B * B)) for B in sba))
+    need = 4 * (N + 1) * EPS * fro2 + 8 * N * EPS * mabs + 2 * EPS * c
+    assert ok and c >= need, (c, need)
+    assert abs(cert["error_bound"] - need) <= 1e-12 * need
+    # 3. rho0 is lambda_max of the Schur complement (the dense check's rho0, 1e-6)
+    dense = verify_certificate(Ws, slopes, ts)
+    assert abs(cert["rho0"] - dense["rho0"]) <= 1e-6 * max(dense["rho0"], 1e-300) + 1e-12 * rho
+    # 4. the block scaling brings every hidden block's diagonal within a factor 2 of rho0 (docs)
+    rho_hat = dense["rho0"]
+    if rho_hat > 0:
+        for Dk, dk in zip(_abs_blocks(Ws, slopes, ts_c, 0.0, 0.0, True)[0][1:], d[1:]):
+            mk = float(np.abs(np.diag(Dk)).max())
+            if mk > 0:
+                assert 0.5 * (1 - 1e-6) <= mk * dk * dk / rho_hat <= 2 * (1 + 1e-6), (mk, dk, rho_hat)
+    return cert
+
+
+@settings(max_examples=20)
+@given(c=chains(), factor=st.floats(1.0, 4.0), log_first=st.floats(-1, 2))
+def test_banded_certificate_is_exactly_feasible(c, factor, log_first):
+    widths, slopes, seed = c
+    Ws = chain(seed, widths, 10.0**log_first)
+    ts = [t * factor for t in sequential_multipliers(Ws, slopes)]
+    cert = _check_banded_certificate(Ws, slopes, ts)
+    dense = verify_certificate(Ws, slopes, ts)
+    # tight: the margin c ~ 16 (N+1) eps trace(A) is ~1e-12 of rho (diagonals scaled to ~rho)
+    assert cert["rho_cert"] <= dense["rho0"] * (1 + 1e-9) + 1e-9 * dense["rho_cert"]
+
+
+def test_banded_certificate_with_multipliers_spanning_orders_of_magnitude():
+    """Layer scales decreasing from the input by 1e4 per layer (feasible: a congruence leaves the
+    diagonal blocks and shrinks the couplings) plus neuron multipliers spread over 1e3: the exact
+    power-of-two block scaling must still give an exactly verified certificate."""
+    rng = np.random.default_rng(3)
+    Ws = chain(3, [3, 4, 4, 4, 2])
+    slopes = [(0.0, 1.0)] * 3
+    ts = sequential_multipliers(Ws, slopes)
+    L = len(ts)
+    ts = [t * 10.0 ** (4 * (L - 1 - k)) for k, t in enumerate(ts)]
+    ts[-1] = ts[-1] * 10.0 ** rng.uniform(0, 3, size=ts[-1].shape)  # >= 1: the last block stays definite
+    cert = _check_banded_certificate(Ws, slopes, ts)
+    assert max(cert["block_scales_log2"]) - min(cert["block_scales_log2"]) >= 10
+
+
+def _spy(monkeypatch):
+    calls = []
+    real = _eigopt._block_cholesky
+
+    def spy(diag, sub):
+        out = real(diag, sub)
+        calls.append(out[0])
+        return out
+
+    monkeypatch.setattr(_eigopt, "_block_cholesky", spy)
+    return calls
+
+
+def test_banded_retry_after_a_failed_factorisation(monkeypatch):
+    """Inject an underestimate of lambda_max(S_c) by 1e-6 relatively (rho starts too low, as it
+    would from an inaccurate Schur complement): the full factorisation fails, rho grows by a
+    doubling delta (from 1e-12 rho: about 20 tries), and the certificate that comes out is still
+    exactly verified. Soundness never rests on the estimate. (An underestimate by 50% is not
+    recovered within the 40 tries: delta would need 2^39 x 1e-12 ~ 0.55 rho.)"""
+    Ws = chain(5, [3, 4, 3, 2])
+    slopes = [(0.0, 1.0), (-0.5, 1.0)]
+    ts = sequential_multipliers(Ws, slopes)
+    calls = _spy(monkeypatch)
+    real = _eigopt._schur_np
+    monkeypatch.setattr(_eigopt, "_schur_np", lambda diag, sub: real(diag, sub) * (1 - 1e-6))
+    _check_banded_certificate(Ws, slopes, ts)
+    assert False in calls[1:] and len(calls) > 4, calls  # the full factorisation failed at least once
+
+
+def test_banded_retry_after_a_margin_below_the_error_bound(monkeypatch):
+    """Inject a factor norm 1000 times too large at the first full factorisation: the margin is
+    below the error bound, c is raised to twice it, and the second attempt certifies."""
+    Ws = chain(6, [2, 3, 3, 1])
+    slopes = [(0.1, 1.0), (0.0, 1.0)]
+    ts = sequential_multipliers(Ws, slopes)
+    real = _eigopt._block_cholesky
+    calls = []
+
+    def inflated(diag, sub):
+        ok, fro2 = real(diag, sub)
+        calls.append(fro2)
+        return ok, (1000 * fro2 if len(calls) == 2 else fro2)
+
+    monkeypatch.setattr(_eigopt, "_block_cholesky", inflated)
+    cert = verify_certificate_banded(Ws, slopes, ts)
+    assert len(calls) == 4
+    N = 2 + 3 + 3
+    # the first margin was raised to 2 x the (inflated) error bound of the first attempt
+    assert cert["margin"] >= 2 * 4 * (N + 1) * EPS * 1000 * calls[1]
+    monkeypatch.setattr(_eigopt, "_block_cholesky", real)
+    _check_banded_certificate_fixed(Ws, slopes, ts, cert)
+
+
+def _check_banded_certificate_fixed(Ws, slopes, ts, cert):
+    rho, c = cert["rho_cert"], cert["margin"]
+    N = Ws[0].shape[1] + sum(len(t) for t in ts)
+    assert exact_neg_definite(Ws, slopes, ts, rho)
+    d = [2.0**k for k in cert["block_scales_log2"]]
+    ok, fro2 = _block_cholesky(*_abs_blocks(Ws, slopes, ts, rho, c, False, d))
+    assert ok and c >= 4 * (N + 1) * EPS * fro2
+
+
+def test_banded_refuses_infeasible_and_barely_feasible_multipliers(monkeypatch):
+    W0, W1 = np.eye(2), np.array([[1.0, 0.0]])
+    with pytest.raises(CertificateError, match="not negative definite"):
+        verify_certificate_banded([W0, W1], [(0.0, 1.0)], [np.array([0.1, 0.1])])
+    with pytest.raises(CertificateError, match="NaN"):
+        verify_certificate_banded([W0, W1], [(0.0, 1.0)], [np.array([np.nan, 1.0])])
+    # barely feasible: lambda_max(Q) = -4 eps, below any margin c: refused, never certified
+    calls = _spy(monkeypatch)
+    t = 0.5 * (1 + 4 * EPS)
+    with pytest.raises(CertificateError, match="block Q - cI is not negative definite"):
+        verify_certificate_banded([W0, W1], [(0.0, 1.0)], [np.array([t, t])])
+    assert len(calls) == 40 and not any(calls)  # every try raised c (max_tries = 40) and failed
+
+
+def test_banded_gives_up_after_max_tries(monkeypatch):
+    real = _eigopt._block_cholesky
+    n = [0]
+
+    def fail_full(diag, sub):  # the Q - cI check passes, every full factorisation fails
+        n[0] += 1
+        return (False, 0.0) if n[0] % 2 == 0 else real(diag, sub)
+
+    monkeypatch.setattr(_eigopt, "_block_cholesky", fail_full)
+    Ws = chain(1, [2, 3, 1])
+    with pytest.raises(CertificateError, match="Cholesky factorisation of -M\\(rho\\) - cI failed"):
+        verify_certificate_banded(Ws, [(0.0, 1.0)], sequential_multipliers(Ws, [(0.0, 1.0)]), max_tries=5)
+    assert n[0] == 10
+
+
+# ------------------------------------------------------------------------ checked_multipliers
+def test_checked_multipliers_range_boundary():
+    """tmax x max(wmax, 1)^2 <= 1e120 is accepted, one ulp above is refused; wmax = max|W| sqrt(max dim)."""
+    Ws = [np.ones((1, 4)), np.ones((1, 1))]  # wmax = 1 x sqrt(4) = 2
+    edge = MULTIPLIER_RANGE / 4  # x 4 exactly (a power of two)
+    assert checked_multipliers(Ws, [np.array([edge])])[0][0] == edge
+    with pytest.raises(CertificateError, match="out of range"):
+        checked_multipliers(Ws, [np.array([math.nextafter(edge, math.inf)])])
+    small = [np.full((1, 1), 0.25), np.full((1, 1), 0.5)]  # weights below 1: the range is not widened
+    assert checked_multipliers(small, [np.array([MULTIPLIER_RANGE])])[0][0] == MULTIPLIER_RANGE
+    with pytest.raises(CertificateError, match="out of range"):
+        checked_multipliers(small, [np.array([math.nextafter(MULTIPLIER_RANGE, math.inf)])])
+    big = [np.full((1, 1), 1e10), np.ones((1, 1))]
+    with pytest.raises(CertificateError, match="out of range"):
+        checked_multipliers(big, [np.array([1e101])])
+
+
+def test_checked_multipliers_clip_and_shapes():
+    Ws = [np.ones((2, 2)), np.ones((1, 2))]
+    out = checked_multipliers(Ws, [np.array([-3.0, 2.0])])
+    assert out[0].tolist() == [0.0, 2.0] and out[0].dtype == np.float64
+    with pytest.raises(CertificateError, match="do not match"):
+        checked_multipliers(Ws, [np.array([1.0, 2.0, 3.0])])
+    with pytest.raises(CertificateError, match="do not match"):
+        checked_multipliers(Ws, [np.array([1.0, 2.0]), np.array([1.0])])
+    with pytest.raises(CertificateError, match="NaN or Inf"):
+        checked_multipliers(Ws, [np.array([np.inf, 1.0])])
+
+
+def test_negative_multipliers_are_clipped_before_the_check():
+    """A solver's slightly negative multiplier is clipped to 0, never used with its sign (a
+    negative T_k would flip the sign of a quadratic constraint): the certificate must be that
+    of the clipped multipliers."""
+    Ws = chain(2, [2, 3, 1])
+    ts = sequential_multipliers(Ws, [(0.0, 1.0)])
+    bad = [ts[0].copy()]
+    bad[0][0] = -1e-3
+    with pytest.raises(CertificateError):  # a zero multiplier makes Q singular: refused, not certified
+        verify_certificate(Ws, [(0.0, 1.0)], bad)
+    with pytest.raises(CertificateError):
+        verify_certificate_banded(Ws, [(0.0, 1.0)], bad)
+
+
+# -------------------------------------------------------------------------------- brackets
+def _b(*rows):
+    return Bracket([BoundResult(m, k, v, 0.0) for m, k, v in rows])
+
+
+def test_bracket_soundness_check_at_the_boundary():
+    b = _b(("u1", "certified-upper", 2.0), ("u2", "certified-upper", 3.0), ("l1", "lower", 2.0),
+           ("l2", "lower", 1.0), ("h", "heuristic", 10.0))
+    assert b.best_upper == 2.0 and b.best_lower == 2.0  # equal is consistent; heuristics are ignored
+    with pytest.raises(SoundnessError, match=r"lower bound 2.5 \(l\) exceeds certified upper bound 2.0 \(u1\)"):
+        _b(("u1", "certified-upper", 2.0), ("u2", "certified-upper", 3.0), ("l", "lower", 2.5))
+    with pytest.raises(SoundnessError):
+        _b(("u", "certified-upper", 1.0), ("l0", "lower", 0.5), ("l", "lower", math.nextafter(1.0, 2.0)))
+    assert _b(("h", "heuristic", 5.0)).best_upper == math.inf
+    assert _b(("h", "heuristic", 5.0)).best_lower == 0.0
+    assert _b(("l", "lower", 5.0)).best_upper == math.inf and _b(("u", "certified-upper", 1.0)).best_lower == 0.0
