@@ -112,6 +112,19 @@ def test_aggregates_hold_every_finished_run_and_meta_every_invocation(tmp_path):
     assert meta["fusions"] == ["sum", "concat"]
 
 
+def test_unreadable_done_json_is_a_clear_error_before_any_work(tmp_path):
+    out = tmp_path / "res"
+    a, b = sweep(trials=2)
+    run_sweep(out, [a], preset="tiny", progress=False, claims=False)
+    (out / "runs" / a.run_id / "done.json").write_text("{")
+    before = snapshot(out)
+    for configs in ([a], [b]):  # the run itself, or another run while the aggregates would read it
+        with pytest.raises(CorruptCheckpointError, match=rf"runs/{a.run_id}/done.json is corrupt or unreadable.*"
+                                                         "delete the run folder"):
+            run_sweep(out, configs, preset="tiny", progress=False, claims=False)
+        assert snapshot(out) == before
+
+
 # ------------------------------------------------------------------ 2. mvae: another spec
 try:
     from lipbound.mvae import DataNotFoundError, RunSpec, VAEConfig, data_dir, load_icub, train_all

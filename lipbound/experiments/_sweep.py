@@ -217,7 +217,8 @@ def read_meta(out: str | os.PathLike) -> dict | None:
 
 def check_sweep(out: str | os.PathLike, configs: Sequence[RunConfig]) -> dict[str, str]:
     """Check every planned run against results folder ``out`` before any work; returns the state of
-    each run id (:func:`~lipbound.experiments._harness.run_state`). Writes nothing.
+    each run id (:func:`~lipbound.experiments._harness.run_state`). The ``done.json`` of every other
+    run in the folder must be readable too (:func:`finalize` gathers them). Writes nothing.
 
     Raises:
         OutputFolderError: ``out`` cannot be a results folder (:func:`check_out_dir`, :func:`read_meta`).
@@ -234,6 +235,10 @@ def check_sweep(out: str | os.PathLike, configs: Sequence[RunConfig]) -> dict[st
             other.append((str(Path("runs") / c.run_id), detail))
     if other:
         raise mismatch_error(out, other, hint=MISMATCH_HINT)
+    planned = {c.run_id for c in configs}
+    for done in sorted((out / "runs").glob("*/done.json")):  # finalize reads them all: check them now
+        if done.parent.name not in planned:
+            read_json_marker(done)
     return states
 
 
