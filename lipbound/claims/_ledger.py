@@ -9,19 +9,29 @@ cvxpy's atom / canonicalizer split):
   case and decide whether the reading holds on it;
 * its **proof** (in the top-level :mod:`proofs` package): a sympy script per claim whose functions
   return a :class:`ProofResult` per reading.
+
+A reading may need data that lipbound does not ship (the iCub recordings of the ``mvae-*`` claims):
+its statement names it in :attr:`ReadingStatement.requires_data`, and an evaluator whose fixed cases
+are drawn from it names it in :attr:`Evaluator.fixed_cases_data`. Each name is a :class:`DataNeed`
+of :data:`lipbound.claims.DATA_NEEDS`, located once per run (:class:`DataLocation`); a reading whose
+data is absent is reported ``skipped``, with why and how to get the data.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-Status = Literal["proved", "holds", "refuted", "not-proven"]
-STATUSES: tuple[str, ...] = ("proved", "holds", "refuted", "not-proven")
+Status = Literal["proved", "holds", "refuted", "not-proven", "skipped"]
+#: every status a row can have; ``skipped``: not checked, because data it needs is absent (the row's
+#: detail says which and how to get it)
+STATUSES: tuple[str, ...] = ("proved", "holds", "refuted", "not-proven", "skipped")
 #: at most this many per-case (measured, bound) pairs are kept in :attr:`Row.cases_data`
 CASES_DATA_CAP = 300
 
@@ -37,12 +47,15 @@ class ReadingStatement:
             makes no prediction (``None``, "open": e.g. a training outcome on lipbound's own data,
             which no theorem predicts; its status is then a finding either way).
         note: why it is expected to hold or fail (e.g. the counterexample family).
+        requires_data: names of the data sets (:class:`DataNeed` names) the reading is decided on; when one is
+            absent the reading is not checked and its row is ``skipped``.
     """
 
     name: str
     statement: str
     expected: bool | None
     note: str = ""
+    requires_data: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,9 @@ class Evaluator:
         fixed_cases: cases always evaluated before the sampled ones (e.g. trained zoo models),
             given as a callable so that building them (training) happens only when checked.
         witness: the ledger's concrete counterexample for a reading expected to fail, or None.
+        fixed_cases_data: names of the data sets (:class:`DataNeed` names) the fixed cases are drawn from; when one
+            is absent the fixed cases are left out (the sampled cases still decide the reading) and
+            the row's detail says so.
     """
 
     sample: Callable[[np.random.Generator, int], dict[str, Any]]
@@ -117,6 +133,54 @@ class Evaluator:
     method: str
     fixed_cases: Callable[[], list[dict[str, Any]]] | None = None
     witness: Callable[[], dict[str, Any]] | None = None
+    fixed_cases_data: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DataNeed:
+    """A data set that some readings need and lipbound does not ship.
+
+    Attributes:
+        name: the id that :attr:`ReadingStatement.requires_data` and :attr:`Evaluator.fixed_cases_data`
+            use (``"icub"``).
+        what: what it is, for messages (``"the iCub multimodal data set (two .mat files)"``).
+        how_to_get: one sentence saying how to make it available.
+        locate: ``locate(path) -> (folder or None, where looked)``: with ``path``, looks there only;
+            with None, in the default places (an environment variable, a default folder). Raises
+            :class:`~lipbound.errors.LipboundError` when the data is there but unreadable.
+        use: ``use(folder)``: a context manager inside which the evaluators read the data from
+            ``folder`` (the location resolved once per run, passed explicitly).
+    """
+
+    name: str
+    what: str
+    how_to_get: str
+    locate: Callable[[str | None], tuple[Path | None, str]]
+    use: Callable[[Path], AbstractContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class DataLocation:
+    """Where a :class:`DataNeed` was found (``path``), or that it is absent (``path`` None) and where
+    lipbound looked (``searched``)."""
+
+    need: DataNeed
+    path: Path | None
+    searched: str
+
+    @property
+    def present(self) -> bool:
+        return self.path is not None
+
+    def absent_message(self) -> str:
+        """Why the data is missing and how to get it, in one sentence.
+
+        >>> from contextlib import nullcontext
+        >>> n = DataNeed("toy", "the toy data", "put it in ./toy", lambda p: (None, "./toy"), nullcontext)
+        >>> DataLocation(n, None, "./toy").absent_message()
+        'needs the toy data, which is absent (looked in ./toy); put it in ./toy'
+        """
+        return f"needs {self.need.what}, which is absent (looked in {self.searched}); {self.need.how_to_get}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ..errors import UnknownClaimError
 from . import statements as st
-from ._ledger import Claim
+from ._ledger import Claim, DataNeed
 from .section3 import EQ3_EVALUATORS, LEMMA33_EVALUATORS, lemma_3_1, lemma_3_2, sec_3_4, thm_3_3
 from .section3 import thm_3_1, thm_3_2
 from .section4 import lemma_4_1, sec_4_5, thm_4_1, thm_4_2
@@ -16,6 +16,7 @@ from .statements import thm_3_1 as st_3_1
 from .statements import thm_3_2 as st_3_2
 from .statements import thm_4_1 as st_4_1
 from .statements import thm_4_2 as st_4_2
+from .mvae import ICUB
 from .mvae import FINDINGS_EVALUATORS as mvae_findings
 from .mvae import KL_EVALUATORS as mvae_kl
 from .statements import mvae as st_mvae
@@ -58,6 +59,19 @@ def _proofs(module: str) -> Mapping:
     return _LazyProofs(module)
 
 
+#: every data set a reading may need and lipbound does not ship, by name (see
+#: :attr:`~lipbound.claims.ReadingStatement.requires_data`)
+DATA_NEEDS: dict[str, DataNeed] = {ICUB.name: ICUB}
+
+
+def _check_data_names(claim: Claim) -> None:
+    for r in claim.statement.readings:
+        ev = claim.evaluators.get(r.name)
+        for name in (*r.requires_data, *(ev.fixed_cases_data if ev is not None else ())):
+            if name not in DATA_NEEDS:
+                raise ValueError(f"claim {claim.id}/{r.name} needs the data set {name!r}, which DATA_NEEDS does not declare")
+
+
 def _build() -> dict[str, Claim]:
     entries = [
         Claim(st.LEMMA_3_1, lemma_3_1.EVALUATORS, _proofs("lemma_3_1")),
@@ -76,6 +90,8 @@ def _build() -> dict[str, Claim]:
         Claim(st_mvae.FINDINGS, mvae_findings, {}),
         *(Claim(s, EMPIRICAL_EVALUATORS[s.id], {}) for s in st_emp.EMPIRICAL),
     ]
+    for c in entries:
+        _check_data_names(c)
     return {c.id: c for c in entries}
 
 

@@ -9,24 +9,64 @@ How a status is assigned (see ``docs/devdocs/conventions.md``):
   case was evaluated.
 * ``not-proven``: neither a proof nor any evaluated case, or the proof itself failed (False)
   while no counterexample was found.
+* ``skipped``: not checked at all, because a data set the reading is decided on
+  (:attr:`~lipbound.claims.ReadingStatement.requires_data`) is absent; the detail says which, where
+  lipbound looked and how to get it. When only the data of the fixed cases
+  (:attr:`~lipbound.claims.Evaluator.fixed_cases_data`) is absent, the fixed cases are left out, the
+  other cases decide the status, and the detail says what was left out.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 
-from ._ledger import CASES_DATA_CAP, Claim, Outcome, ProofResult, Row
+from ._ledger import CASES_DATA_CAP, Claim, DataLocation, Outcome, ProofResult, Row
 
 
 def case_rng(seed: int, claim_id: str, reading: str, index: int) -> np.random.Generator:
     """The generator for case ``index`` of a reading: independent of other readings and stable."""
     key = zlib.crc32(f"{claim_id}/{reading}".encode())
     return np.random.default_rng([int(seed), key, int(index)])
+
+
+def data_needs(claim: Claim, reading: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(names the reading is decided on, names its fixed cases are drawn from)``: the data sets
+    (keys of :data:`lipbound.claims.DATA_NEEDS`) a check of ``claim`` / ``reading`` needs."""
+    ev = claim.evaluators.get(reading)
+    return claim.statement.reading(reading).requires_data, (ev.fixed_cases_data if ev is not None else ())
+
+
+def locate_data(names: Iterable[str], paths: Mapping[str, str | os.PathLike] | None = None) -> dict[str, DataLocation]:
+    """Locate each named data set once: at ``paths[name]`` when given (only there), else in its
+    default places. Raises :class:`~lipbound.errors.LipboundError` for a name that is no data set
+    lipbound knows, or for data that is present but unreadable."""
+    from ..errors import LipboundError
+    from ._registry import DATA_NEEDS
+
+    paths = dict(paths or {})
+    out: dict[str, DataLocation] = {}
+    for name in dict.fromkeys([*names, *paths]):
+        need = DATA_NEEDS.get(name)
+        if need is None:
+            raise LipboundError(f"unknown data set {name!r}; lipbound knows: {', '.join(DATA_NEEDS) or 'none'}")
+        given = paths.get(name)
+        folder, searched = need.locate(None if given is None else os.fspath(given))
+        out[name] = DataLocation(need, folder, searched)
+    return out
+
+
+def _skipped_row(claim: Claim, reading: str, seed: int, method: str, absent: list[DataLocation]) -> Row:
+    return Row(claim=claim.id, reading=reading, status="skipped", expected=claim.statement.reading(reading).expected,
+               cases=0, tightest_ratio=None, counterexample=None, seconds=0.0, seed=seed, method=method,
+               detail="not checked: " + "; ".join(loc.absent_message() for loc in absent), proof=None,
+               cases_data=None)
 
 
 def _run_proof(fn: Callable[[], ProofResult] | None) -> tuple[bool | None, str | None]:
@@ -49,25 +89,45 @@ def check_reading(
     seed: int = 0,
     with_fixed: bool = True,
     on_case: Callable[[], None] | None = None,
+    data: Mapping[str, DataLocation] | None = None,
 ) -> Row:
-    """Check one reading of ``claim`` on ``examples`` sampled cases (plus fixed cases and witness)."""
+    """Check one reading of ``claim`` on ``examples`` sampled cases (plus fixed cases and witness).
+
+    ``data``: where the data sets the reading needs were located (:func:`locate_data`, called once
+    per run by ``lipbound verify``); a needed name it lacks is located here. A reading whose data is
+    absent is not checked: its row is ``skipped`` (see the module docstring)."""
     stmt = claim.statement.reading(reading)
+    ev = claim.evaluators.get(reading)
+    needs, fixed_needs = data_needs(claim, reading)
+    data = dict(data or {})
+    data.update(locate_data([n for n in (*needs, *fixed_needs) if n not in data]))
+    absent = [data[n] for n in needs if not data[n].present]
+    if absent:
+        return _skipped_row(claim, reading, seed, ev.method if ev is not None else "symbolic only", absent)
+    fixed_absent = [data[n] for n in fixed_needs if not data[n].present]
     t0 = time.perf_counter()
     proved, proof_note = _run_proof(claim.proofs.get(reading))
-    ev = claim.evaluators.get(reading)
     n_cases = 0
     worst_ratio: float | None = None
     worst_fail: Outcome | None = None
     fail_source = ""
     worst_rank: tuple[bool, float] = (False, -np.inf)
     cases_data: list[dict[str, Any]] = []
-    if ev is not None:
+    left_out = ""
+    with ExitStack() as using:
+        for name in dict.fromkeys((*needs, *fixed_needs)):
+            if data[name].present:
+                using.enter_context(data[name].need.use(data[name].path))
         sources: list[tuple[str, Iterable[dict[str, Any]]]] = []
-        if with_fixed and ev.fixed_cases is not None:
-            sources.append(("fixed", ev.fixed_cases()))
-        sources.append(("sampled", (ev.sample(case_rng(seed, claim.id, reading, k), k) for k in range(examples))))
-        if ev.witness is not None:
-            sources.append(("witness", [ev.witness()]))
+        if ev is not None and with_fixed and ev.fixed_cases is not None:
+            if fixed_absent:
+                left_out = "; the fixed cases were left out: " + "; ".join(loc.absent_message() for loc in fixed_absent)
+            else:
+                sources.append(("fixed", ev.fixed_cases()))
+        if ev is not None:
+            sources.append(("sampled", (ev.sample(case_rng(seed, claim.id, reading, k), k) for k in range(examples))))
+            if ev.witness is not None:
+                sources.append(("witness", [ev.witness()]))
         for source, cases in sources:
             for case in cases:
                 out = ev.evaluate(case)
@@ -97,6 +157,7 @@ def check_reading(
         status, detail = "holds", f"held on all {n_cases} cases; no symbolic proof"
     else:
         status, detail = "not-proven", "no proof and no cases evaluated"
+    detail += left_out
     counterexample = None
     if worst_fail is not None:
         counterexample = dict(worst_fail.counterexample or {})
@@ -121,9 +182,13 @@ def check_reading(
 
 
 def check_claim(claim: Claim, *, examples: int = 50, seed: int = 0, with_fixed: bool = True,
-                on_case: Callable[[], None] | None = None) -> list[Row]:
-    """Check every reading of ``claim``; one :class:`Row` per reading, in ledger order."""
+                on_case: Callable[[], None] | None = None,
+                data: Mapping[str, DataLocation] | None = None) -> list[Row]:
+    """Check every reading of ``claim``; one :class:`Row` per reading, in ledger order. ``data`` as
+    for :func:`check_reading` (located once here when None)."""
+    if data is None:
+        data = locate_data(n for r in claim.statement.readings for part in data_needs(claim, r.name) for n in part)
     return [
-        check_reading(claim, r.name, examples=examples, seed=seed, with_fixed=with_fixed, on_case=on_case)
+        check_reading(claim, r.name, examples=examples, seed=seed, with_fixed=with_fixed, on_case=on_case, data=data)
         for r in claim.statement.readings
     ]

@@ -5,6 +5,11 @@ By default the ledger trains its own small preset (:data:`LEDGER_PRESET`) once a
 the runs are written atomically and reused while their spec is unchanged. If
 ``$LIPBOUND_MVAE_RESULTS`` names a directory written by ``lipbound mvae train``, its finished runs
 are used instead (they must cover all four schedules).
+
+The runs need the iCub data, which lipbound does not ship: :data:`ICUB` declares it (a
+:class:`~lipbound.claims.DataNeed`). ``lipbound verify`` locates it once before any work
+(:func:`locate_icub`) and the runner makes the evaluators read it from there (:func:`use_icub`);
+outside such a block :func:`icub_folder` looks in the default places.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +27,11 @@ import torch
 
 from ...errors import LipboundError
 from ...mvae import MODALITIES, SCHEDULES, VAEConfig, completed_runs, load_icub, load_model, per_sample_measures
+from ...mvae._data import ENV_VAR as ICUB_ENV
+from ...mvae._data import DataNotFoundError, ICubData, data_dir
 from ...mvae._measures import ACTIVE_THRESHOLD
 from ...mvae._model import single_thread
+from .._ledger import DataNeed
 
 #: the ledger's runs: 4 schedules x 3 seeds, 15 epochs, batch 512, lr 3e-3 (about 40-60 s on one
 #: CPU core; large batches and a larger step than the CLI default keep it short)
@@ -51,7 +61,72 @@ class RunArrays:
         return int((z.var(axis=0, ddof=1) > ACTIVE_THRESHOLD).sum())
 
 
-_CACHE: dict[str, list[RunArrays]] = {}
+_CACHE: dict[tuple[str, str], list[RunArrays]] = {}
+_DATA: dict[str, ICubData] = {}
+_icub_override: list[Path] = []
+
+
+def _load(folder: Path) -> ICubData:
+    """:func:`lipbound.mvae.load_icub` of ``folder``, memoised; any failure to read the files is a
+    :class:`~lipbound.errors.LipboundError` naming the folder (scipy raises its own error types for
+    files that are no MAT files)."""
+    key = str(folder)
+    if key not in _DATA:
+        try:
+            _DATA[key] = load_icub(folder)
+        except LipboundError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - scipy's MatReadError and friends are not ValueErrors
+            raise LipboundError(f"cannot read the iCub data in {folder}: {type(exc).__name__}: {exc}") from exc
+    return _DATA[key]
+
+
+def locate_icub(path: str | None = None) -> tuple[Path | None, str]:
+    """``(folder, where looked)`` of the iCub data: ``path`` only when given, else
+    ``$LIPBOUND_ICUB_DIR``, else ``../shared/data/icub-multimodal`` next to the checkout
+    (:func:`lipbound.mvae.data_dir`); folder None when the files are not there. Data that is there
+    but unreadable raises :class:`~lipbound.errors.LipboundError` (bad input, not absent data)."""
+    if path is not None:
+        searched = str(path)
+    elif os.environ.get(ICUB_ENV):
+        searched = f"${ICUB_ENV}={os.environ[ICUB_ENV]}"
+    else:
+        searched = "../shared/data/icub-multimodal next to the lipbound checkout (the default; $LIPBOUND_ICUB_DIR is unset)"
+    try:
+        folder = data_dir(path)
+    except DataNotFoundError:
+        return None, searched
+    _load(folder)  # check the files now, before any work
+    return folder, str(folder)
+
+
+@contextmanager
+def use_icub(folder: Path) -> Iterator[None]:
+    """Inside this block the ledger's runs read the iCub data from ``folder``."""
+    _icub_override.append(Path(folder))
+    try:
+        yield
+    finally:
+        _icub_override.pop()
+
+
+def icub_folder() -> Path:
+    """The folder of :func:`use_icub` inside such a block, else :func:`lipbound.mvae.data_dir` (which
+    raises :class:`~lipbound.mvae.DataNotFoundError` when the data is absent)."""
+    return _icub_override[-1] if _icub_override else data_dir()
+
+
+#: the iCub data the ``mvae-*`` claims are checked on (declared by their readings and evaluators)
+ICUB = DataNeed(
+    name="icub",
+    what="the iCub multimodal data set (final_database_train.mat and final_database_test.mat; not shipped with lipbound)",
+    how_to_get="get the two files from the repository ImperialCollegeLondon/Zambelli2019_RAS_multimodal_VAE "
+               "(folder matlab/database), then set $LIPBOUND_ICUB_DIR to their folder, or put them in "
+               "../shared/data/icub-multimodal next to the checkout, or pass `lipbound verify --data icub=DIR` "
+               "(docs/mvae.md)",
+    locate=locate_icub,
+    use=use_icub,
+)
 
 
 def _ledger_dir() -> Path:
@@ -70,12 +145,14 @@ def results_dir() -> Path:
 
 
 def ledger_runs() -> list[RunArrays]:
-    """Every run's per-sample arrays (training the ledger preset first if needed); memoised per process."""
+    """Every run's per-sample arrays (training the ledger preset first if needed) on the iCub data of
+    :func:`icub_folder`; memoised per process."""
     out = results_dir()
-    key = str(out)
+    folder = icub_folder()
+    key = (str(out), str(folder))
     if key in _CACHE:
         return _CACHE[key]
-    data = load_icub()
+    data = _load(folder)
     if not os.environ.get(ENV_RESULTS):
         from ...mvae import train_all
 

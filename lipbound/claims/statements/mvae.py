@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from .._ledger import ClaimStatement, ReadingStatement
 
+#: the data the findings are decided on: the iCub recordings (not shipped; lipbound.claims.mvae.ICUB)
+ICUB_DATA = ("icub",)
+
 KL_WHOLE_VS_PART = ClaimStatement(
     id="mvae-kl-whole-vs-part",
     ref="MVAE measures",
@@ -62,25 +65,31 @@ FINDINGS = ClaimStatement(
         ReadingStatement("vision-most-informative",
                          r"For every schedule, \Delta_{\text{all}}(\text{vision}) < \Delta_{\text{all}}(M) for every "
                          r"other modality M (vision alone reconstructs the whole vector closest to the full-input output).",
-                         None, "open (the paper reports it; our runs decide): observed on every schedule with a wide margin"),
+                         None, "open (the paper reports it; our runs decide): observed on every schedule with a wide margin",
+                         requires_data=ICUB_DATA),
         ReadingStatement("vision-largest-precision-loss",
                          r"For every schedule, \delta_{\text{all}}(\text{vision}) > \delta_{\text{all}}(M) for every other M "
                          r"(muting vision costs the most).",
-                         None, "open (the paper reports it; our runs decide): observed on every schedule with a wide margin"),
+                         None, "open (the paper reports it; our runs decide): observed on every schedule with a wide margin",
+                         requires_data=ICUB_DATA),
         ReadingStatement("touch-sound-hard",
                          r"For every schedule, the per-dimension test MSE with full input of touch and of sound exceeds "
                          r"that of joints, vision and motor.",
-                         None, "open (the paper reports it; our runs decide): observed: binary touch and discrete sound keep the largest errors"),
+                         None, "open (the paper reports it; our runs decide): observed: binary touch and discrete sound keep the largest errors",
+                         requires_data=ICUB_DATA),
         ReadingStatement("const1-collapse",
                          r"Every constant-1 run has at most half of its latent units active (posterior collapse).",
-                         None, "open (the paper reports it; our runs decide): observed: a handful of the 28 units stay active"),
+                         None, "open (the paper reports it; our runs decide): observed: a handful of the 28 units stay active",
+                         requires_data=ICUB_DATA),
         ReadingStatement("const0-beats-const1",
                          r"The constant-0 schedule has a lower seed-mean test MSE (full input) than constant 1.",
-                         None, "open (the paper reports it; our runs decide): observed on every seed"),
+                         None, "open (the paper reports it; our runs decide): observed on every seed",
+                         requires_data=ICUB_DATA),
         ReadingStatement("const0-best-reconstruction",
                          r"The constant-0 schedule has the lowest seed-mean test MSE (full input) of the four schedules.",
                          None, "open (the paper reports it; our runs decide): not on the ledger's 15-epoch runs: dyn-0 reconstructs better than const-0 on all "
-                         "three seeds; it holds at 100 epochs (docs/claims/mvae-findings.md)"),
+                         "three seeds; it holds at 100 epochs (docs/claims/mvae-findings.md)",
+                         requires_data=ICUB_DATA),
     ),
     doc_page="docs/claims/mvae-findings.md",
     proof_script="proofs/mvae.py",
