@@ -150,6 +150,27 @@ def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Pa
     return p
 
 
+def check_folder_path(path: str | os.PathLike, what: str, fix: str = "") -> Path:
+    """``path`` when it is a folder or can become one (it and its existing parents are folders);
+    else :class:`~lipbound.errors.ConfigurationError` naming ``what`` (``"$LIPBOUND_CACHE"``), the
+    file in the way, and ``fix``. Nothing is created or probed: cheap enough to run on every use of
+    a cache folder."""
+    from .errors import ConfigurationError
+
+    p = Path(path)
+    for q in (p, *p.parents):
+        try:
+            exists = q.exists()
+        except OSError as exc:
+            raise ConfigurationError(f"{what}: cannot look at {q} ({exc.strerror or exc})") from exc
+        if exists:
+            if not q.is_dir():
+                where = f"{p} is a file, not a folder" if q == p else f"{q}, a parent of {p}, is a file"
+                raise ConfigurationError(f"{what}: {where}" + (f"; {fix}" if fix else ""))
+            break
+    return p
+
+
 def json_safe(obj: Any) -> Any:
     """``obj`` with every non-finite float replaced by the string ``'inf'``, ``'-inf'`` or ``'nan'``
     (JSON has no such numbers), recursing into dicts, lists and tuples.

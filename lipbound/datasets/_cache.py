@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._io import atomic_write_bytes, atomic_write_text
+from .._io import atomic_write_bytes, atomic_write_text, check_folder_path
 from ._base import ModalitySpec, MultimodalDataset
 
 #: bump when the generated data of an unchanged configuration changes
@@ -37,10 +37,12 @@ class DatasetCacheWarning(UserWarning):
 
 
 def default_dataset_cache_dir() -> Path:
-    """``lipbound.zoo.default_cache_dir() / "datasets"`` (honours ``$LIPBOUND_CACHE``)."""
+    """``lipbound.zoo.default_cache_dir() / "datasets"`` (honours ``$LIPBOUND_CACHE``); raises
+    :class:`~lipbound.errors.ConfigurationError` when a file stands where that folder should be."""
     from ..zoo import default_cache_dir
 
-    return default_cache_dir() / "datasets"
+    return check_folder_path(default_cache_dir() / "datasets", "the datasets' cache folder",
+                             "move the file away or set $LIPBOUND_CACHE to another folder")
 
 
 def config_key(config: dict[str, Any]) -> str:
@@ -105,7 +107,8 @@ def _from_bytes(blob: bytes) -> MultimodalDataset:
 
 def cache_file(cache_dir: str | Path | None, name: str, size: str, seed: int, config: dict[str, Any]) -> Path:
     """The cache path of a dataset (see the module docstring)."""
-    root = Path(cache_dir) if cache_dir is not None else default_dataset_cache_dir()
+    root = check_folder_path(cache_dir, "the datasets' cache folder", "pass a folder") if cache_dir is not None \
+        else default_dataset_cache_dir()
     return root / f"{name}-{size}-seed{seed}-{config_key(config)}.npz"
 
 

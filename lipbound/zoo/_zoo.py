@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from .._io import atomic_write_bytes, atomic_write_json
+from .._io import atomic_write_bytes, atomic_write_json, check_folder_path
 from .._version import __version__
 from ..errors import LipboundError, ShapeMismatchError
 from ..models import (
@@ -310,9 +310,14 @@ def spec_data(spec: ZooSpec | str, *, sample_seed: int | None = None, n_samples:
 
 # ----------------------------------------------------------------------------- the cache
 def default_cache_dir() -> Path:
-    """``$LIPBOUND_CACHE`` if set, else ``~/.cache/lipbound``."""
+    """``$LIPBOUND_CACHE`` if set, else ``~/.cache/lipbound``; raises
+    :class:`~lipbound.errors.ConfigurationError` when that path is a file (or lies under one)."""
     env = os.environ.get("LIPBOUND_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "lipbound"
+    if env:
+        return check_folder_path(Path(env).expanduser(), "$LIPBOUND_CACHE (lipbound's cache folder)",
+                                 "point it at a folder (made if missing) or unset it")
+    return check_folder_path(Path.home() / ".cache" / "lipbound", "lipbound's default cache folder",
+                             "set $LIPBOUND_CACHE to a folder to use another")
 
 
 def spec_key(spec: ZooSpec | str) -> str:
@@ -331,7 +336,8 @@ def cache_path(spec: ZooSpec | str, cache_dir: str | os.PathLike | None = None) 
     """Path of the cached weights (``.pt``) of ``spec``; the metadata is the same path with ``.json``."""
     spec = get_spec(spec)
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return root / "zoo" / f"{spec.name}-{spec_key(spec)}.pt"
+    zoo_dir = check_folder_path(root / "zoo", "the zoo's cache folder", "move the file away or use another cache folder")
+    return zoo_dir / f"{spec.name}-{spec_key(spec)}.pt"
 
 
 def state_dict_sha256(state: dict[str, torch.Tensor]) -> str:

@@ -4,6 +4,11 @@
 in ``$LIPBOUND_RESULTS``, ``lipbound-results/smoke`` (relative to the working directory), and
 finally a built-in tiny sweep (preset ``tiny``: synthetic vector data, seconds on a CPU) run once
 and cached under the zoo cache directory (``$LIPBOUND_CACHE``, see :func:`lipbound.zoo.default_cache_dir`).
+
+A results directory is read strictly: a line of ``records.jsonl`` or ``detection.jsonl`` that is
+not a JSON object with the fields the claims read is an error naming the file and line.
+:func:`check_results_env` runs that check on ``$LIPBOUND_RESULTS`` before ``lipbound verify``
+starts any work.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from ...errors import ConfigurationError, LipboundError
 
 RESULTS_ENV = "LIPBOUND_RESULTS"
 DEFAULT_RESULTS = Path("lipbound-results") / "smoke"
@@ -53,21 +60,103 @@ def _ensure_tiny() -> Path:
     return out
 
 
+def _env_results_dir() -> Path | None:
+    """The directory ``$LIPBOUND_RESULTS`` names (None when unset); :class:`ConfigurationError` when
+    it is no folder or holds no ``records.jsonl``."""
+    env = os.environ.get(RESULTS_ENV)
+    if not env:
+        return None
+    p = Path(env).expanduser()
+    fix = f"set it to a results directory of `lipbound reproduce --out DIR` (holding records.jsonl), or unset it"
+    if not p.exists():
+        raise ConfigurationError(f"${RESULTS_ENV}={env}: no such folder; {fix}")
+    if not p.is_dir():
+        raise ConfigurationError(f"${RESULTS_ENV}={env} is a file, not a results directory; {fix}")
+    if not (p / "records.jsonl").is_file():
+        raise ConfigurationError(f"${RESULTS_ENV}={env} has no records.jsonl; run `lipbound reproduce --out {env}` "
+                                 f"first, or unset {RESULTS_ENV}")
+    return p
+
+
+def check_results_env() -> Path | None:
+    """Check ``$LIPBOUND_RESULTS`` before any work: unset (None), or a results directory whose
+    ``records.jsonl`` (and ``detection.jsonl``) parse; returns that directory. Raises
+    :class:`~lipbound.errors.ConfigurationError` naming the setting, the file and the line."""
+    p = _env_results_dir()
+    if p is None:
+        return None
+    try:
+        load_results()
+    except ConfigurationError:
+        raise
+    except LipboundError as exc:
+        raise ConfigurationError(f"${RESULTS_ENV}={os.environ[RESULTS_ENV]}: {exc}") from exc
+    return p
+
+
 def results_source() -> tuple[Path, str]:
     """``(directory, label)`` of the results the empirical claims read now."""
     if _override:
         return _override[-1], f"results dir {_override[-1]}"
-    env = os.environ.get(RESULTS_ENV)
-    if env:
-        p = Path(env)
-        if not (p / "records.jsonl").exists():
-            from ...errors import LipboundError
-
-            raise LipboundError(f"${RESULTS_ENV}={env} has no records.jsonl; run `lipbound reproduce --out {env}` first")
+    p = _env_results_dir()
+    if p is not None:
         return p, f"results dir {p} (${RESULTS_ENV})"
     if (DEFAULT_RESULTS / "records.jsonl").exists():
         return DEFAULT_RESULTS, f"results dir {DEFAULT_RESULTS}"
     return _ensure_tiny(), "built-in tiny sweep (preset tiny: synthetic vector data, cached in the zoo cache dir)"
+
+
+#: the fields of a ``records.jsonl`` line that the claims read: ``str``, ``int``, or ``num`` (a
+#: number, or a string such as ``'inf'`` that :class:`float` reads)
+RECORD_FIELDS: dict[str, str] = {
+    "run_id": "str", "dataset": "str", "fusion": "str", "submodule": "str", "metric": "str", "kind": "str",
+    "epoch": "int", "value": "num", "lam": "num"}
+#: the same for ``detection.jsonl``
+DETECTION_FIELDS: dict[str, str] = {"run_id": "str", "dataset": "str", "fusion": "str", "tpr": "num", "fpr": "num"}
+_WORDS = {"str": "a string", "int": "an integer", "num": "a number"}
+
+
+def _field_ok(v: object, kind: str) -> bool:
+    if isinstance(v, bool):
+        return False
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "int":
+        return isinstance(v, int)
+    if isinstance(v, str):
+        try:
+            float(v)
+        except ValueError:
+            return False
+        return True
+    return isinstance(v, (int, float))
+
+
+def read_lines(path: Path, fields: dict[str, str]) -> list[dict]:
+    """The JSON objects of a JSON-lines file (blank lines skipped), each checked to hold ``fields``
+    (see :data:`RECORD_FIELDS`); :class:`~lipbound.errors.LipboundError` naming the file and line
+    otherwise."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LipboundError(f"{path}: cannot read it ({type(exc).__name__}: {exc})") from exc
+    out = []
+    for k, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise LipboundError(f"{path}:{k}: not a JSON object ({exc})") from exc
+        if not isinstance(obj, dict):
+            raise LipboundError(f"{path}:{k}: expected a JSON object, got {type(obj).__name__}")
+        for key, kind in fields.items():
+            if key not in obj:
+                raise LipboundError(f"{path}:{k}: the object lacks {key!r}")
+            if not _field_ok(obj[key], kind):
+                raise LipboundError(f"{path}:{k}: {key!r} is {obj[key]!r}, expected {_WORDS[kind]}")
+        out.append(obj)
+    return out
 
 
 class Results:
@@ -79,11 +168,9 @@ class Results:
     """
 
     def __init__(self, path: Path, label: str) -> None:
-        from ...experiments._harness import read_jsonl
-
         self.path, self.label = path, label
-        recs = read_jsonl(path / "records.jsonl")
-        det = read_jsonl(path / "detection.jsonl") if (path / "detection.jsonl").exists() else []
+        recs = read_lines(path / "records.jsonl", RECORD_FIELDS)
+        det = read_lines(path / "detection.jsonl", DETECTION_FIELDS) if (path / "detection.jsonl").exists() else []
         self.modalities: dict[str, set] = defaultdict(set)
         # (dataset, fusion, submodule, metric, kind) -> run_id -> {epoch: value}
         self._by: dict[tuple, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
