@@ -455,12 +455,17 @@ def test_html_references_only_existing_files(report):
     assert all(not h.startswith(("http:", "https:")) for h in refs.href)  # docs links relative by default
 
 
-def test_rewriting_removes_stale_figures(report, results, tmp_path):
+def test_rewriting_removes_stale_figures_only_its_own(report, results, tmp_path):
+    """A rewrite removes the figures an earlier report of lipbound's wrote and this one does not use;
+    a PNG the user put in figures/, or a figure of lipbound's that the user changed, stays as it is."""
     out = tmp_path / "o"
     shutil.copytree(report, out)
     (out / "figures" / "old.png").write_bytes(b"x")
+    changed = sorted((out / "figures").glob("toy2-*.png"))[0]
+    changed.write_bytes(b"edited by the user")
     write_report(load_results([results["bracket"]]), out, docs_url="https://example.org/lipbound")
-    assert [p.name for p in (out / "figures").iterdir()] == ["bracket-toy-mlp.png"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(["bracket-toy-mlp.png", "old.png", changed.name])
+    assert (out / "figures" / "old.png").read_bytes() == b"x" and changed.read_bytes() == b"edited by the user"
     assert "https://example.org/lipbound" not in (out / "index.html").read_text()  # no claims, no docs link
 
 
@@ -479,6 +484,29 @@ def test_verify_writes_the_report(tmp_path, capsys):
     assert cli.main(["verify", "--claim", "eq-3", "--examples", "1", "--no-zoo", "--json", str(e / "v.json"),
                      "--no-report"]) == 0
     assert sorted(p.name for p in e.iterdir()) == ["v.json"]
+
+
+def test_skipped_rows_are_shown_with_their_reason(tmp_path):
+    """Rows `lipbound verify` could not check (data absent) are read, shown as skipped with the reason
+    and how to get the data, left out of the scatters (their count in the title), and not mistaken
+    for symbolic-only readings."""
+    why = "not checked: needs the toy data, which is absent (looked in ./toy); put it in ./toy"
+    skipped = [{"claim": c, "reading": r, "status": "skipped", "expected": e, "cases": 0, "tightest_ratio": None,
+                "counterexample": None, "seconds": 0.0, "seed": 0, "method": "m", "proof": None, "detail": why}
+               for c, r, e in (("mvae-findings", "const1-collapse", None), ("thm-3.3", "proof-bounds", True))]
+    rows = _ledger_rows(np.random.default_rng(1), 5) + skipped
+    f = tmp_path / "rows.json"
+    f.write_text(json.dumps(rows))
+    out = tmp_path / "out"
+    assert cli.main(["report", str(f), "-o", str(out), "--dpi", "30"]) == 0
+    md = (out / "report.md").read_text()
+    assert "| mvae-findings | const1-collapse | skipped (not checked: data absent) | open | 0 | - | - |" in md
+    assert f"**Skipped** (2: mvae-findings/const1-collapse, thm-3.3/proof-bounds): {why}." in md
+    assert "No figure for mvae-findings: every reading was skipped" in md and "No per-case data" not in md
+    assert "| proof-bounds | skipped | 0 | m |" in md  # the table under thm-3.3's scatter
+    assert "skipped (not checked: data absent)" in (out / "index.html").read_text()
+    fig = bound_vs_measured_figure("thm-3.3", [r for r in rows if r["claim"] == "thm-3.3"])
+    assert "(1 reading skipped: not checked, data absent)" in fig.axes[0].get_title()
 
 
 # ----------------------------------------------------------------------------- headless Chromium

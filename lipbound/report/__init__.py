@@ -24,6 +24,7 @@ _WHERE = {
     **dict.fromkeys(("BracketDoc", "LedgerRows", "MvaeDoc", "ReportInputError", "ReproduceDir", "Results",
                      "load_results"), "_load"),
     **dict.fromkeys(("PAPER_MODALITIES", "PAPER_TABLES", "PAPER_TABLE_SOURCE"), "_paper"),
+    **dict.fromkeys(("ReportDir",), "_outdir"),
     **dict.fromkeys(("Doc", "Link", "ReportFiles", "build_doc", "default_docs_url", "docs_link", "to_html",
                      "to_markdown", "write_report"), "_render"),
 }
@@ -50,6 +51,7 @@ __all__ = [
     "Link",
     "MvaeDoc",
     "ReportFiles",
+    "ReportDir",
     "ReportInputError",
     "ReproduceDir",
     "Results",

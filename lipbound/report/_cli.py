@@ -5,11 +5,29 @@ from __future__ import annotations
 import argparse
 import shlex
 
+#: the resolution range of the figures: below 10 dpi nothing is legible; above 600 a figure of the
+#: report (up to about 13 x 12 inches) becomes a PNG of tens of megapixels and memory grows with it
+DPI_RANGE = (10, 600)
+
+
+def _dpi(text: str) -> int:
+    """argparse type of ``--dpi``: an integer in :data:`DPI_RANGE`."""
+    lo, hi = DPI_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi}, got {text!r}") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"must be from {lo} to {hi} (dots per inch of the figures), got {value}")
+    return value
+
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from ._load import ReportInputError, load_results
+    from ._outdir import ReportDir
     from ._render import write_report
 
+    out = ReportDir.prepare(args.output, "-o")  # before reading anything: a refused folder costs nothing
     res = load_results(args.results)
     if res.empty():
         raise ReportInputError(
@@ -18,9 +36,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     command = "lipbound report " + " ".join(shlex.quote(a) for a in args.results) + f" -o {shlex.quote(args.output)}"
     if args.docs_url:
         command += f" --docs-url {shlex.quote(args.docs_url)}"
-    if args.dpi < 10:
-        raise ReportInputError(f"--dpi must be at least 10, got {args.dpi}")
-    files = write_report(res, args.output, docs_url=args.docs_url, command=command, dpi=args.dpi)
+    files = write_report(res, out, docs_url=args.docs_url, command=command, dpi=args.dpi)
     print(f"wrote {files.html} and {files.markdown} with {len(files.figures)} figures")
     return 0
 
@@ -32,11 +48,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write DIR/index.html (self-contained: inline CSS, figures in DIR/figures/) and DIR/report.md "
                     "from result files, recognised by content: lipbound verify --json rows, lipbound bound --json "
                     "brackets, lipbound mvae measures --json, lipbound train/reproduce results directories, or "
-                    "directories holding them.")
+                    "directories holding them. DIR must be new, empty, or a report folder lipbound made (it holds "
+                    "the manifest .lipbound-report): lipbound never replaces or deletes a file it did not write.")
     p.add_argument("results", nargs="+", metavar="RESULTS", help="result files or directories")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="output directory: new, empty, or made by lipbound")
     p.add_argument("--docs-url", metavar="URL", default=None,
                    help="base URL of the built docs site for the claims' links (default: build/site under the "
                         "current directory, as a path relative to DIR; build it with `make docs`)")
-    p.add_argument("--dpi", type=int, default=90, metavar="N", help="resolution of the PNG figures (default 90)")
+    lo, hi = DPI_RANGE
+    p.add_argument("--dpi", type=_dpi, default=90, metavar="N",
+                   help=f"resolution of the PNG figures, {lo} to {hi} (default 90)")
     p.set_defaults(func=_cmd_report)

@@ -53,7 +53,8 @@ def bound_vs_measured_figure(claim: str, rows: list[dict[str, Any]]) -> Figure |
     a case below the line satisfies ``measured <= bound``.
 
     Uses the rows' ``cases_data`` (see :attr:`lipbound.claims.Row.cases_data`); cases with a
-    non-finite side are left out (their count goes in the title). Log axes when every value is
+    non-finite side are left out (their count goes in the title), and so are rows with status
+    ``skipped`` (not checked: they have no cases; their count goes in the title too). Log axes when every value is
     positive and they span more than two decades (symmetric-log axes when some are zero).
 
     >>> fig = bound_vs_measured_figure("c", [{"reading": "r", "cases_data": [
@@ -63,6 +64,7 @@ def bound_vs_measured_figure(claim: str, rows: list[dict[str, Any]]) -> Figure |
     """
     series = []
     dropped = 0
+    skipped = sum(r.get("status") == "skipped" for r in rows)
     for r in rows:
         pts = []
         for c in r.get("cases_data") or []:
@@ -111,6 +113,8 @@ def bound_vs_measured_figure(claim: str, rows: list[dict[str, Any]]) -> Figure |
     title = f"{claim}: measured vs bound per case"
     if dropped:
         title += f" ({dropped} non-finite left out)"
+    if skipped:
+        title += f"\n({skipped} reading{'s' if skipped > 1 else ''} skipped: not checked, data absent)"
     ax.set_title(title, fontsize=10)
     _legend(ax, fontsize=7, loc="best")
     return _adjust(fig, top=0.4)

@@ -18,14 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_bytes, atomic_write_text
 from .._version import __version__
 from ..cli import expected_label
 from . import _figures as F
 from ._load import LedgerRows, ReproduceDir, Results, as_float
+from ._outdir import FIGURE_DIR, ReportDir
 from ._paper import PAPER_MODALITIES, PAPER_TABLE_SOURCE, PAPER_TABLES
 
-FIGURE_DIR = "figures"
 #: how each kind of Lipschitz number was obtained, in words
 KIND_WORDS = {"certified-upper": "certified upper bounds", "lower": "sampled lower bounds (attained by evaluations)",
               "heuristic": "heuristic estimates (the paper's estimator, Section 4.6)"}
@@ -295,8 +294,9 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
     doc.h(2, "Claim ledger", "ledger")
     doc.p("One row per reading of a claim. Status: **proved** = sympy proof and no counterexample among the "
           "cases; **holds** = no counterexample, no symbolic proof; **refuted** = a concrete counterexample "
-          "(linked); **not-proven** = undecided. Tightest ratio = the largest measured / bound over the cases "
-          "(for identities: discrepancy / tolerance). Docs links point to the mkdocs site (`make docs`).")
+          "(linked); **not-proven** = undecided; **skipped** = not checked, because data the reading needs is "
+          "absent (why and how to get it below the table). Tightest ratio = the largest measured / bound over the "
+          "cases (for identities: discrepancy / tolerance). Docs links point to the mkdocs site (`make docs`).")
     for i, lr in enumerate(res.ledgers):
         if len(res.ledgers) > 1:
             doc.h(3, f"From {lr.path}")
@@ -308,10 +308,13 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
                 status += " (UNEXPECTED)"
             elif r.get("expected") is False and status in ("proved", "holds"):
                 status += " (expected to fail: no counterexample found)"
+            elif status == "skipped":
+                status += " (not checked: data absent)"
             cex: Cell = Link("counterexample", f"#{_cex_anchor(i, r)}") if r.get("counterexample") else "-"
             rows.append([str(r["claim"]), str(r["reading"]), status, exp, str(r.get("cases", "-")),
                          fmt(r.get("tightest_ratio")), cex, docs_link(str(r["claim"]), docs_url)])
         doc.table(["claim", "reading", "status", "expected", "cases", "tightest ratio", "counterexample", "docs"], rows)
+        _skipped(doc, lr)
 
     doc.h(2, "Bound vs measured, per claim", "bound-vs-measured")
     doc.p("Each point is one evaluated case (sampled, trained-model or the ledger's witness): x = the "
@@ -323,7 +326,9 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
         by_claim: dict[str, list[dict[str, Any]]] = {}
         for r in lr.rows:
             by_claim.setdefault(str(r["claim"]), []).append(r)
-        missing = [c for c, rs in by_claim.items() if not any(r.get("cases_data") for r in rs)]
+        missing = [c for c, rs in by_claim.items()
+                   if not any(r.get("cases_data") for r in rs) and not all(r.get("status") == "skipped" for r in rs)]
+        not_checked = [c for c, rs in by_claim.items() if all(r.get("status") == "skipped" for r in rs)]
         for claim, rs in by_claim.items():
             fig = F.bound_vs_measured_figure(claim, rs)
             if fig is None:
@@ -331,11 +336,15 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
             doc.h(3, f"{claim}" + (f" ({lr.path})" if len(res.ledgers) > 1 else ""))
             doc.figure(f"ledger{i}-{claim}", fig, f"{claim}: measured vs bound over the evaluated cases "
                        f"(seed {sorted({r.get('seed') for r in rs})}); source {lr.path}")
-            doc.table(["reading", "cases", "method"], [[str(r["reading"]), str(r.get("cases", "-")),
-                                                        str(r.get("method", "-"))] for r in rs])
+            doc.table(["reading", "status", "cases", "method"],
+                      [[str(r["reading"]), str(r.get("status")), str(r.get("cases", "-")), str(r.get("method", "-"))]
+                       for r in rs])
         if missing:
             doc.p(f"No per-case data in {lr.path} for: {', '.join(missing)} (symbolic-only readings, or rows "
                   "written before `cases_data` existed: rerun `lipbound verify`).")
+        if not_checked:
+            doc.p(f"No figure for {', '.join(not_checked)}: every reading was skipped (not checked, data absent; "
+                  "see the claim ledger above).")
     cex_rows = [(i, r) for i, lr in enumerate(res.ledgers) for r in lr.rows if r.get("counterexample")]
     if cex_rows:
         doc.h(2, "Counterexamples", "counterexamples")
@@ -344,6 +353,16 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
             if len(text) > 6000:
                 text = text[:6000] + "\n... (truncated; the full counterexample is in the source file)"
             doc.code(text, _cex_anchor(i, r), f"{r['claim']} / {r['reading']} ({r.get('detail', '')})")
+
+
+def _skipped(doc: Doc, lr: LedgerRows) -> None:
+    """One paragraph per reason for the skipped rows of ``lr``: which readings, why, how to get the data."""
+    reasons: dict[str, list[str]] = {}
+    for r in lr.rows:
+        if r.get("status") == "skipped":
+            reasons.setdefault(str(r.get("detail") or "no reason recorded"), []).append(f"{r['claim']}/{r['reading']}")
+    for why, readings in reasons.items():
+        doc.p(f"**Skipped** ({len(readings)}: {', '.join(readings)}): {why}.")
 
 
 def _cex_anchor(i: int, r: dict[str, Any]) -> str:
@@ -502,26 +521,25 @@ def default_docs_url(out_dir: str | os.PathLike) -> str:
     return Path(os.path.relpath(Path.cwd() / "build" / "site", Path(out_dir).resolve())).as_posix()
 
 
-def write_report(res: Results, out_dir: str | os.PathLike, *, docs_url: str | None = None,
+def write_report(res: Results, out_dir: str | os.PathLike | ReportDir, *, docs_url: str | None = None,
                  command: str = "lipbound report", dpi: int = 90) -> ReportFiles:
-    """Write ``index.html``, ``report.md`` and ``figures/*.png`` to ``out_dir``, each atomically;
-    PNGs in ``figures/`` that this report does not use (from an earlier run) are removed."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        from ._load import ReportInputError
+    """Write ``index.html``, ``report.md`` and ``figures/*.png`` to ``out_dir``, each atomically.
 
-        raise ReportInputError(f"{out}: the report's output must be a directory")
+    ``out_dir`` is a folder, checked first by :meth:`ReportDir.prepare` (new, empty, or made by
+    lipbound; else :class:`~lipbound.errors.OutputPathError` before anything is computed), or a
+    :class:`ReportDir` that a caller prepared before its own work. No file that lipbound did not
+    write is replaced or removed; PNGs in ``figures/`` that an earlier report of lipbound's wrote and
+    this one does not use are removed; the folder's manifest ``.lipbound-report`` lists what lipbound
+    wrote (see :mod:`lipbound.report._outdir`)."""
+    rd = out_dir if isinstance(out_dir, ReportDir) else ReportDir.prepare(out_dir)
+    out = rd.path
     doc = build_doc(res, docs_url=default_docs_url(out) if docs_url is None else docs_url, command=command)
-    figs = []
+    contents: dict[str, bytes] = {}
     for name, fig in doc.figures.items():
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi)
-        figs.append(atomic_write_bytes(out / FIGURE_DIR / name, buf.getvalue()))
-    fig_dir = out / FIGURE_DIR
-    if fig_dir.is_dir():
-        for p in fig_dir.glob("*.png"):
-            if p.name not in doc.figures:
-                p.unlink()
-    md = atomic_write_text(out / "report.md", to_markdown(doc))
-    page = atomic_write_text(out / "index.html", to_html(doc, "lipbound report"))
-    return ReportFiles(page, md, figs)
+        contents[f"{FIGURE_DIR}/{name}"] = buf.getvalue()
+    contents["report.md"] = to_markdown(doc).encode("utf-8")
+    contents["index.html"] = to_html(doc, "lipbound report").encode("utf-8")
+    paths = rd.write_all(contents, stale_dir=FIGURE_DIR)
+    return ReportFiles(paths[-1], paths[-2], paths[:-2])
