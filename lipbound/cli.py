@@ -1,17 +1,24 @@
 """The ``lipbound`` command line: ``lipbound claims``, ``lipbound verify`` and the subcommands that
-the modules named in :data:`SUBCOMMANDS` register (``bound``, ``report``, ``train``, ...)."""
+the modules named in :data:`SUBCOMMANDS` register (``bound``, ``report``, ``train``, ...).
+
+Exit status of every command (:func:`main`): 0 success; 1 ``verify`` found a reading the ledger
+expects to hold refuted; 2 bad input, refused before any work where it can be (a usage error, an
+unknown claim, an output path that cannot or must not be written, a malformed setting or input
+file, data that ``--require-data`` asked for but is absent); 130 interrupted (Ctrl-C); 141 the
+reader of standard output went away (a closed pipe, as ``| head`` does).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
 from typing import Any
 
 from . import __version__
-from ._io import json_safe
 from .errors import LipboundError
 
 
@@ -42,8 +49,8 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             {"claim": c.id, "title": c.statement.title, "ref": c.statement.ref, "paper_ref": c.statement.paper_ref,
              "doc_page": c.statement.doc_page, "proof_script": c.statement.proof_script,
              "test_file": c.statement.test_file,
-             "readings": [{"reading": r.name, "expected": r.expected, "statement": r.statement}
-                          for r in c.statement.readings]}
+             "readings": [{"reading": r.name, "expected": r.expected, "statement": r.statement,
+                           "requires_data": list(r.requires_data)} for r in c.statement.readings]}
             for c in CLAIMS.values()
         ]
         print(json.dumps(out, indent=2))
@@ -69,8 +76,9 @@ def _markdown(rows: list[dict], meta: dict) -> str:
         "",
         "Status: **proved** = sympy proof script verified and no counterexample among the cases; **holds** = "
         "no counterexample among the cases, no symbolic proof; **refuted** = a concrete counterexample (below); "
-        "**not-proven** = undecided. Ratio = measured / bound, the largest seen (for identities: "
-        "discrepancy / tolerance).",
+        "**not-proven** = undecided; **skipped** = not checked, because data the reading needs is absent "
+        "(the reason and how to get the data are under Methods). Ratio = measured / bound, the largest seen "
+        "(for identities: discrepancy / tolerance).",
         "",
         "| claim | reading | status | expected | cases | tightest ratio | seconds |",
         "|---|---|---|---|---|---|---|",
@@ -80,6 +88,11 @@ def _markdown(rows: list[dict], meta: dict) -> str:
         flag = " **(unexpected)**" if r["expected"] is True and r["status"] == "refuted" else ""
         lines.append(f"| {r['claim']} | {r['reading']} | {r['status']}{flag} | {exp} | {r['cases']} | "
                      f"{_fmt_ratio(r['tightest_ratio'])} | {r['seconds']:.2f} |")
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    if skipped:
+        lines += ["", f"**{len(skipped)} reading(s) skipped** (not checked; data absent): "
+                  + ", ".join(f"{r['claim']}/{r['reading']}" for r in skipped) + ". "
+                  + "`lipbound verify --require-data` makes absent data an error instead."]
     lines += ["", "## Methods", ""]
     for r in rows:
         lines.append(f"- `{r['claim']}` / `{r['reading']}`: {r['method']}. Proof: {r['proof'] or 'none'}. {r['detail']}.")
@@ -92,14 +105,51 @@ def _markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cmd_verify(args: argparse.Namespace) -> int:
-    import os
+#: the most sampled cases ``verify --examples`` accepts per reading. The default is 50; a sampled
+#: case costs from microseconds (closed forms) to about a second (trained-model and SDP readings), so
+#: 100000 per reading is already days of CPU for the whole ledger, while the report keeps only the
+#: first 300 cases per reading (lipbound.claims._ledger.CASES_DATA_CAP). A larger number is far
+#: more likely a typo than a plan, and would otherwise run for weeks before anyone noticed.
+MAX_EXAMPLES = 100_000
+#: the largest ``verify --seed``: numpy seeds any non-negative integer, but 2**32 - 1 keeps every
+#: seed valid for every generator the cases may use (numpy's legacy seeding included)
+MAX_SEED = 2**32 - 1
 
+
+def int_range(lo: int, hi: int, what: str):
+    """An argparse ``type`` accepting integers from ``lo`` to ``hi`` (inclusive); anything else is a
+    usage error (exit status 2) naming the range and ``what`` the number is.
+
+    >>> int_range(1, 5, "cases")("3")
+    3
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi} ({what}), got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi} ({what}), got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in some messages
+    return parse
+
+
+def _data_arg(text: str) -> tuple[str, str]:
+    """argparse type of ``verify --data NAME=DIR``."""
+    name, sep, folder = text.partition("=")
+    if not sep or not name or not folder:
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR (e.g. icub=/data/icub), got {text!r}")
+    return name, folder
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
     saved_no_zoo = os.environ.get("LIPBOUND_NO_ZOO")
     if args.no_zoo:
         os.environ["LIPBOUND_NO_ZOO"] = "1"
     try:
-        return _verify(args, saved_no_zoo)
+        return _verify(args)
     finally:
         if saved_no_zoo is None:
             os.environ.pop("LIPBOUND_NO_ZOO", None)
@@ -109,16 +159,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _report_dir(args: argparse.Namespace) -> str | None:
     """Where ``verify`` writes the HTML + Markdown report: ``--report DIR``; else the folder of
-    ``--json`` (or ``--markdown``) when that path names one (``lipbound-report/verify.json``); else
-    nowhere (a bare file name in the current folder, stdout, or ``--no-report``)."""
-    import os
-
+    ``--json`` (or ``--markdown``) when that path names a folder other than the current one
+    (``lipbound-report/verify.json``); else nowhere (a file in the current folder, whether written
+    ``verify.json`` or ``./verify.json``, stdout, or ``--no-report``). The current folder is never
+    chosen implicitly: it is the user's, and lipbound writes reports only into folders it made."""
     if args.no_report:
         return None
     if args.report:
         return args.report
+    here = os.path.abspath(os.getcwd())
     for path in (args.json, args.markdown):
-        if path and path != "-" and os.path.dirname(path):
+        if path and path != "-" and os.path.dirname(os.path.abspath(path)) != here:
             return os.path.dirname(path)
     return None
 
@@ -136,21 +187,89 @@ def _verify_command(args: argparse.Namespace) -> str:
     parts += ["--examples", str(args.examples), "--seed", str(args.seed)]
     if args.no_zoo:
         parts.append("--no-zoo")
+    for name, folder in args.data or []:
+        parts += ["--data", f"{name}={folder}"]
+    if args.require_data:
+        parts.append("--require-data")
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _verify(args: argparse.Namespace, _saved: str | None) -> int:
+def _check_outputs(args: argparse.Namespace) -> Any:
+    """Check every output path of ``verify`` before any work; returns the prepared report folder
+    (:class:`lipbound.report.ReportDir`) or None."""
+    from ._io import check_output_file
+    from .errors import OutputPathError
+
+    files = {}
+    for opt in ("json", "markdown"):
+        path = getattr(args, opt)
+        if path and not (opt == "json" and path == "-"):
+            files[opt] = check_output_file(path, f"--{opt}")
+    if len(files) == 2 and files["json"] == files["markdown"]:
+        raise OutputPathError(f"--json and --markdown both name {files['json']}; give them different files")
+    folder = _report_dir(args)
+    if folder is None:
+        return None
+    from .report._outdir import FIGURE_DIR, MARKER, REPORT_FILES, ReportDir
+
+    what = "--report" if args.report else ("the report folder (the folder of --json or --markdown; choose another "
+                                           "with --report DIR, or none with --no-report)")
+    rd = ReportDir.prepare(folder, what)
+    for opt, path in files.items():
+        if (path.parent == rd.path and path.name in (*REPORT_FILES, MARKER)) or rd.path / FIGURE_DIR in path.parents:
+            raise OutputPathError(f"--{opt} {path} names a file of the report that goes to {rd.path}; choose another "
+                                  "file name, or another report folder")
+    return rd
+
+
+def _check_inputs(args: argparse.Namespace, claims: list) -> dict:
+    """Check, before any work, what the selected claims read: the cache folder, ``$LIPBOUND_RESULTS``
+    for the empirical claims, and the data sets the readings need (located once here and passed to
+    the runner). Returns the data locations."""
+    from .claims._runner import data_needs, locate_data
+    from .errors import DataUnavailableError
+    from .zoo import default_cache_dir
+
+    default_cache_dir()  # a $LIPBOUND_CACHE that names a file is an error now, not after minutes of work
+    from .claims.empirical import EVALUATORS as EMPIRICAL
+
+    if any(c.id in EMPIRICAL for c in claims):
+        from .claims.empirical._source import check_results_env
+
+        check_results_env()
+    needs: dict[str, list[str]] = {}  # data set -> the readings that cannot do without it
+    fixed: dict[str, list[str]] = {}  # data set -> the readings whose fixed cases are drawn from it
+    for c in claims:
+        for r in c.statement.readings:
+            reading_needs, fixed_needs = data_needs(c, r.name)
+            for n in reading_needs:
+                needs.setdefault(n, []).append(f"{c.id}/{r.name}")
+            for n in fixed_needs:
+                fixed.setdefault(n, []).append(f"{c.id}/{r.name} (its fixed cases)")
+    data = locate_data([*needs, *fixed], dict(args.data or []))
+    if args.require_data:
+        required = set(needs) | (set() if args.no_zoo else set(fixed))
+        absent = [loc for name, loc in data.items() if name in required and not loc.present]
+        if absent:
+            raise DataUnavailableError("--require-data: " + "; ".join(
+                f"{', '.join(needs.get(loc.need.name) or fixed[loc.need.name])} {loc.absent_message()}"
+                for loc in absent) + ". Without --require-data such readings are reported as skipped")
+    return data
+
+
+def _verify(args: argparse.Namespace) -> int:
+    report = _check_outputs(args)  # first: a refused output path costs nothing
+
     import torch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from ._io import atomic_write_json, atomic_write_text
+    from ._io import atomic_write_json, atomic_write_text, json_safe
     from .claims import CLAIMS, check_reading, get_claim
 
     claims = [get_claim(c) for c in args.claim] if args.claim else list(CLAIMS.values())
-    if args.examples < 1:
-        raise LipboundError(f"--examples must be at least 1, got {args.examples}")
+    data = _check_inputs(args, claims)
     to_stdout = args.json == "-"
     console = Console(stderr=to_stdout, width=None if sys.stdout.isatty() else 120)
     jobs = [(c, r.name) for c in claims for r in c.statement.readings]
@@ -161,7 +280,7 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
         task = progress.add_task("checking", total=len(jobs))
         for claim, reading in jobs:
             progress.update(task, description=f"{claim.id} / {reading}")
-            row = check_reading(claim, reading, examples=args.examples, seed=args.seed)
+            row = check_reading(claim, reading, examples=args.examples, seed=args.seed, data=data)
             rows.append(json_safe(row.as_dict()))
             progress.advance(task)
     seconds = time.perf_counter() - t0
@@ -172,7 +291,8 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
     for col in ("claim", "reading", "status", "expected", "cases", "tightest ratio", "time (s)"):
         table.add_column(col, no_wrap=True)
     for r in rows:
-        style = "red" if r["expected"] is True and r["status"] == "refuted" else None
+        style = "red" if r["expected"] is True and r["status"] == "refuted" else (
+            "yellow" if r["status"] == "skipped" else None)
         table.add_row(r["claim"], r["reading"], r["status"], expected_label(r["expected"]),
                       str(r["cases"]), _fmt_ratio(r["tightest_ratio"]), f"{r['seconds']:.2f}", style=style)
     console.print(table)
@@ -185,17 +305,26 @@ def _verify(args: argparse.Namespace, _saved: str | None) -> int:
     if args.markdown:
         atomic_write_text(args.markdown, _markdown(rows, meta))
         console.print(f"wrote the report to {args.markdown}")
-    report_dir = _report_dir(args)
-    if report_dir is not None:
+    if report is not None:
         from .report import LedgerRows, Results, write_report
 
+        for path in (args.json, args.markdown):
+            if path and path != "-":
+                report.adopt(path)
         meta_r = {"command": _verify_command(args), "lipbound": __version__, "torch": torch.__version__,
                   "python": platform.python_version(), "device": "cpu", "seeds": [args.seed]}
         src = args.json if args.json and not to_stdout else "lipbound verify (this run)"
-        files = write_report(Results(ledgers=[LedgerRows(src, rows, meta_r)]), report_dir,
+        files = write_report(Results(ledgers=[LedgerRows(src, rows, meta_r)]), report,
                              command=_verify_command(args))
         console.print(f"wrote the HTML report to {files.html} (and {files.markdown.name}, "
                       f"{len(files.figures)} figures)")
+    elif not args.no_report and (args.json not in (None, "-") or args.markdown):
+        console.print("no HTML report: the output files are in the current folder (--report DIR writes one)")
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    if skipped:
+        console.print(f"[yellow]{len(skipped)} reading(s) skipped (not checked; data absent): "
+                      + ", ".join(f"{r['claim']}/{r['reading']}" for r in skipped)
+                      + f". Reason: {skipped[0]['detail']}. --require-data makes absent data an error.")
     unexpected = [r for r in rows if r["expected"] is True and r["status"] == "refuted"]
     if unexpected:
         console.print(f"[red]{len(unexpected)} reading(s) the ledger expects to hold were refuted: "
@@ -234,17 +363,31 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the ledger as JSON")
     c.set_defaults(func=_cmd_claims)
 
-    v = sub.add_parser("verify", help="check claims and report one row per reading")
+    v = sub.add_parser(
+        "verify", help="check claims and report one row per reading",
+        description="Check claims and report one row per reading. Output paths are checked before any work; the "
+                    "HTML report goes only into a new or empty folder or one lipbound made. Readings whose data "
+                    "lipbound does not ship (the iCub data of the mvae-* claims) are reported as skipped when "
+                    "the data is absent, unless --require-data.")
     v.add_argument("--claim", action="append", metavar="ID", help="claim id to check (repeatable; default: all)")
     v.add_argument("--json", metavar="PATH", help="write the rows as a JSON array to PATH ('-' for stdout)")
     v.add_argument("--markdown", metavar="PATH", help="write a Markdown report to PATH")
-    v.add_argument("--examples", type=int, default=50, metavar="N", help="sampled cases per reading (default 50)")
-    v.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the case generators (default 0)")
+    v.add_argument("--examples", type=int_range(1, MAX_EXAMPLES, "sampled cases per reading"), default=50,
+                   metavar="N", help=f"sampled cases per reading, 1 to {MAX_EXAMPLES} (default 50)")
+    v.add_argument("--seed", type=int_range(0, MAX_SEED, "seed of the case generators"), default=0, metavar="S",
+                   help=f"seed of the case generators, 0 to {MAX_SEED} (default 0)")
     v.add_argument("--no-zoo", action="store_true", help="skip the trained-model cases (no training)")
     v.add_argument("--report", metavar="DIR",
-                   help="write the HTML + Markdown report (index.html, report.md, figures/) to DIR; default: the "
-                        "folder of --json (else --markdown) when that path names a folder, e.g. lipbound-report/")
+                   help="write the HTML + Markdown report (index.html, report.md, figures/) to DIR, which must be new, "
+                        "empty or made by lipbound; default: the folder of --json (else --markdown) when that path "
+                        "names a folder other than the current one, e.g. lipbound-report/")
     v.add_argument("--no-report", action="store_true", help="do not write the HTML + Markdown report")
+    v.add_argument("--data", action="append", type=_data_arg, metavar="NAME=DIR",
+                   help="read the data set NAME from DIR only (repeatable); known: icub (default: $LIPBOUND_ICUB_DIR, "
+                        "else ../shared/data/icub-multimodal)")
+    v.add_argument("--require-data", action="store_true",
+                   help="stop with exit status 2, before any work, when data a selected reading needs is absent "
+                        "(default: report such readings as skipped)")
     v.set_defaults(func=_cmd_verify)
     import importlib
 
@@ -259,15 +402,44 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``lipbound`` console script; returns the exit code."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
+def _flush_stdout() -> None:
+    sys.stdout.flush()
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null after its reader went away, so that the interpreter's
+    final flush does not raise again."""
     try:
-        return int(args.func(args))
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by an object without a file (tests)
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lipbound`` console script; returns the exit status (see the module
+    docstring): a :class:`~lipbound.errors.LipboundError` is one line on standard error and status 2,
+    Ctrl-C is ``lipbound: interrupted`` and 130, a closed standard output is 141; usage errors,
+    ``--help`` and ``--version`` exit through argparse's :class:`SystemExit` (2, 0, 0)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        try:
+            args = build_parser(argv).parse_args(argv)
+            code = int(args.func(args))
+        except SystemExit:
+            _flush_stdout()
+            raise
+        _flush_stdout()
+        return code
     except LipboundError as exc:
         print(f"lipbound: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("lipbound: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

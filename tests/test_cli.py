@@ -13,6 +13,17 @@ from lipbound.claims import CLAIMS, Claim, ClaimStatement, Evaluator, Outcome, R
 KEYS = {"claim", "reading", "status", "expected", "cases", "tightest_ratio", "counterexample", "seconds"}
 
 
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if `lipbound verify` starts checking a reading (errors must come before any work)."""
+    import lipbound.claims
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("verify started checking readings")
+
+    monkeypatch.setattr(lipbound.claims, "check_reading", refuse)
+
+
 def test_verify_thm_3_3_json_stdout(capsys):
     """`lipbound verify --claim thm-3.3 --json -`: one row per reading; refuted rows carry a
     counterexample that is re-checked here in 50-digit arithmetic, independent of lipbound."""
@@ -54,9 +65,21 @@ def test_verify_unknown_claim(capsys):
     assert "unknown claim id 'thm-9.9'" in capsys.readouterr().err
 
 
-def test_verify_rejects_zero_examples(capsys):
-    assert cli.main(["verify", "--claim", "eq-3", "--examples", "0"]) == 2
-    assert "--examples must be at least 1" in capsys.readouterr().err
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--examples", "0", "must be from 1 to 100000 (sampled cases per reading), got 0"),
+    ("--examples", "1000000000", "must be from 1 to 100000 (sampled cases per reading), got 1000000000"),
+    ("--examples", "many", "expected an integer from 1 to 100000"),
+    ("--seed", "-5", f"must be from 0 to {2**32 - 1} (seed of the case generators), got -5"),
+    ("--seed", str(2**32), "must be from 0 to"),
+])
+def test_verify_rejects_out_of_range_numbers_at_parse_time(option, value, message, no_work, capsys):
+    """Out-of-range --examples and --seed are usage errors (exit 2, one message naming the range), not a
+    traceback (a negative seed) or a run of weeks (a billion cases)."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["verify", "--claim", "eq-3", option, value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: {message}" in err and "Traceback" not in err
 
 
 def test_verify_exit_code_when_expected_reading_is_refuted(monkeypatch, capsys):
@@ -72,24 +95,36 @@ def test_claims_listing(capsys):
     assert cli.main(["claims", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [c["claim"] for c in listed] == list(CLAIMS)
+    needs = {(c["claim"], r["reading"]): r["requires_data"] for c in listed for r in c["readings"]}
+    assert needs[("mvae-findings", "const1-collapse")] == ["icub"] and needs[("thm-3.3", "true-shared")] == []
     assert cli.main(["claims"]) == 0
     assert "thm-3.3" in capsys.readouterr().out
 
 
 @pytest.mark.slow
 def test_full_verify_like_make_run(tmp_path, capsys):
-    """The main job end to end: every claim, default case counts, trained zoo models included."""
+    """The main job end to end: every claim, default case counts, trained zoo models included. Where the
+    iCub data is present, --require-data makes the mvae-* claims run on it (a missing data set would be
+    an error, not a skipped row); where it is absent, exactly the readings that need it are skipped."""
+    from lipbound.claims._runner import locate_data
+
+    have_icub = locate_data(["icub"])["icub"].present
     out = tmp_path / "verify.json"
-    code = cli.main(["verify", "--json", str(out), "--markdown", str(tmp_path / "verify.md")])
+    code = cli.main(["verify", "--json", str(out), "--markdown", str(tmp_path / "verify.md")]
+                    + (["--require-data"] if have_icub else []))
     rows = json.loads(out.read_text())
     assert code == 0
     assert len(rows) == sum(len(c.statement.readings) for c in CLAIMS.values())
     for r in rows:
+        if r["status"] == "skipped":
+            assert not have_icub and CLAIMS[r["claim"]].statement.reading(r["reading"]).requires_data == ("icub",), r
+            continue
         if r["expected"] is None:  # open reading: either answer is a finding, but it must be an answer
             assert r["status"] in ("proved", "holds", "refuted"), r
         else:
             assert (r["status"] in ("proved", "holds")) if r["expected"] else (r["status"] == "refuted"), r
         assert r["cases"] >= 50
+    assert (tmp_path / "index.html").is_file()
 
 
 def test_top_level_help_lists_every_command_without_importing_them():
