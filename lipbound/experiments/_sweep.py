@@ -60,8 +60,8 @@ FOLDER_LOCK = ".meta.lock"
 
 
 class SweepInterrupted(LipboundError):
-    """The sweep stopped early (SIGTERM, SIGINT or ``LIPBOUND_SWEEP_STOP_AFTER``); finished runs are
-    kept: rerun the same command to finish."""
+    """The sweep stopped early (SIGTERM or ``LIPBOUND_SWEEP_STOP_AFTER``); finished runs are kept:
+    rerun the same command to finish."""
 
 
 class UnknownExecutorError(LipboundError):
@@ -284,18 +284,20 @@ def _invocations(meta: dict) -> list[dict]:
 
 @contextlib.contextmanager
 def _stop_on_signals():
-    """Inside the block SIGTERM and SIGINT raise :class:`SweepInterrupted` (once, after a file write in
-    progress; a second signal gets the previous handler), so that the pool is stopped and locks
-    released; main thread only."""
+    """Inside the block SIGTERM raises :class:`SweepInterrupted` and SIGINT :class:`KeyboardInterrupt`,
+    once and only after a file write in progress (a second signal gets the previous handler), so that
+    the pool is stopped, locks released and no file is left half-written; main thread only."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     sigs = [signal.SIGINT, signal.SIGTERM]
     old = {s: signal.getsignal(s) for s in sigs}
 
-    def interrupted(signum: int) -> SweepInterrupted:
+    def interrupted(signum: int) -> BaseException:
         for s, h in old.items():  # a second signal gets the previous handler
             signal.signal(s, h)
+        if signum == signal.SIGINT:
+            return KeyboardInterrupt()  # as Ctrl-C always is (the CLI: "interrupted", status 130)
         return SweepInterrupted(f"interrupted by {signal.Signals(signum).name}; finished runs are kept and a "
                                 "half-finished one resumes from its last epoch: rerun the same command to finish")
 
@@ -323,8 +325,8 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
     ``workers`` spawned processes with ``threads`` torch threads each (default 1), which end when
     this process ends; ``executor="ray"`` submits them as Ray tasks (``ray.init(num_cpus=workers)``
     unless Ray is already initialised). Runs whose loss diverges are reported in ``meta.json``
-    (``failed``) and do not stop the sweep. SIGTERM or SIGINT stop the sweep (and the pool) with
-    :class:`SweepInterrupted`. Finally :func:`finalize` rebuilds the top-level files from every
+    (``failed``) and do not stop the sweep. SIGTERM (:class:`SweepInterrupted`) or SIGINT
+    (:class:`KeyboardInterrupt`) stop the sweep and the pool. Finally :func:`finalize` rebuilds the top-level files from every
     finished run in ``out``.
     """
     if executor not in EXECUTORS:
