@@ -13,8 +13,8 @@ cvxpy's atom / canonicalizer split):
 A reading may need data that lipbound does not ship (the iCub recordings of the ``mvae-*`` claims):
 its statement names it in :attr:`ReadingStatement.requires_data`, and an evaluator whose fixed cases
 are drawn from it names it in :attr:`Evaluator.fixed_cases_data`. Each name is a :class:`DataNeed`
-of :data:`lipbound.claims.DATA_NEEDS`, located once per run (:class:`DataLocation`); a reading whose
-data is absent is reported ``skipped``, with why and how to get the data.
+of :data:`lipbound.claims._registry.DATA_NEEDS`, located once per run (:class:`DataLocation`); a
+reading whose data is absent is reported ``skipped``, with why and how to get the data.
 """
 
 from __future__ import annotations

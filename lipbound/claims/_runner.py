@@ -38,7 +38,7 @@ def case_rng(seed: int, claim_id: str, reading: str, index: int) -> np.random.Ge
 
 def data_needs(claim: Claim, reading: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(names the reading is decided on, names its fixed cases are drawn from)``: the data sets
-    (keys of :data:`lipbound.claims.DATA_NEEDS`) a check of ``claim`` / ``reading`` needs."""
+    (keys of :data:`lipbound.claims._registry.DATA_NEEDS`) a check of ``claim`` / ``reading`` needs."""
     ev = claim.evaluators.get(reading)
     return claim.statement.reading(reading).requires_data, (ev.fixed_cases_data if ev is not None else ())
 

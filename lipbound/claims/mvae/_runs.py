@@ -7,7 +7,7 @@ the runs are written atomically and reused while their spec is unchanged. If
 are used instead (they must cover all four schedules).
 
 The runs need the iCub data, which lipbound does not ship: :data:`ICUB` declares it (a
-:class:`~lipbound.claims.DataNeed`). ``lipbound verify`` locates it once before any work
+:class:`~lipbound.claims._ledger.DataNeed`). ``lipbound verify`` locates it once before any work
 (:func:`locate_icub`) and the runner makes the evaluators read it from there (:func:`use_icub`);
 outside such a block :func:`icub_folder` looks in the default places.
 """
