@@ -4,13 +4,15 @@ the modules named in :data:`SUBCOMMANDS` register (``bound``, ``report``, ``trai
 Exit status of every command (:func:`main`): 0 success; 1 ``verify`` found a reading the ledger
 expects to hold refuted; 2 bad input, refused before any work where it can be (a usage error, an
 unknown claim, an output path that cannot or must not be written, a malformed setting or input
-file, data that ``--require-data`` asked for but is absent); 130 interrupted (Ctrl-C); 141 the
-reader of standard output went away (a closed pipe, as ``| head`` does).
+file, data that ``--require-data`` asked for but is absent); 3 ``bound``'s soundness guard fired; 130
+interrupted (Ctrl-C); 141 the reader of standard output went away (a closed pipe, as ``| head``
+does); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -416,27 +418,60 @@ def _silence_stdout() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _sigterm_raises():
+    """Inside the block SIGTERM raises :class:`~lipbound.errors.Terminated` (exit status 143), so
+    that ``finally`` clauses and atomic writes finish cleanly; only in the main thread, and only
+    where SIGTERM still has its default action (a caller's own handler is left alone)."""
+    import signal
+    import threading
+
+    from .errors import Terminated
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lipbound`` console script; returns the exit status (see the module
     docstring): a :class:`~lipbound.errors.LipboundError` is one line on standard error and status 2,
-    Ctrl-C is ``lipbound: interrupted`` and 130, a closed standard output is 141; usage errors,
+    Ctrl-C is ``lipbound: interrupted`` and 130, SIGTERM ``lipbound: terminated`` and 143, a closed
+    standard output is 141; usage errors,
     ``--help`` and ``--version`` exit through argparse's :class:`SystemExit` (2, 0, 0)."""
+    from .errors import Terminated
+
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        try:
-            args = build_parser(argv).parse_args(argv)
-            code = int(args.func(args))
-        except SystemExit:
+        with _sigterm_raises():
+            try:
+                args = build_parser(argv).parse_args(argv)
+                code = int(args.func(args))
+            except SystemExit:
+                _flush_stdout()
+                raise
             _flush_stdout()
-            raise
-        _flush_stdout()
-        return code
+            return code
     except LipboundError as exc:
         print(f"lipbound: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print("lipbound: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("lipbound: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         _silence_stdout()
         return 141

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class LipboundError(Exception):
-    """Base class of every error lipbound raises on purpose."""
+    """Base class of every error lipbound raises on purpose. The command line prints its message and
+    exits with :attr:`exit_code` (2, bad input, unless a subclass or instance says otherwise)."""
+
+    exit_code: int = 2
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while a command ran (the command line exits 143 = 128 + SIGTERM)."""
 
 
 class ShapeMismatchError(LipboundError, ValueError):

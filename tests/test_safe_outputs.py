@@ -377,6 +377,22 @@ def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys):
     assert code == 130 and capsys.readouterr().err == "lipbound: interrupted\n"
 
 
+def test_sigterm_is_one_line_and_status_143(monkeypatch, capsys):
+    """SIGTERM during a command: ``lipbound: terminated (SIGTERM)`` and 143, no traceback; the
+    default action is restored afterwards."""
+    import os
+    import signal
+
+    def terminated(args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        pytest.fail("SIGTERM did not interrupt the command")
+
+    monkeypatch.setattr(cli, "_cmd_claims", terminated)
+    assert cli.main(["claims"]) == 143
+    assert capsys.readouterr().err == "lipbound: terminated (SIGTERM)\n"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def test_a_closed_pipe_is_status_141_without_a_traceback(monkeypatch, capsys):
     def broken(args):
         raise BrokenPipeError
@@ -395,3 +411,33 @@ def test_a_closed_pipe_in_a_real_process():
     err = proc.stderr.read()
     proc.stderr.close()
     assert proc.wait() == 141 and err == b""
+
+
+def test_unreadable_icub_files_are_a_clear_error(tmp_path, capsys):
+    """Files with the iCub names that are no MAT files: scipy raises its own error types; the command
+    says which folder and exits 2 (was a MatReadError traceback)."""
+    from lipbound.mvae._data import TEST_FILE, TRAIN_FILE
+
+    for name in (TRAIN_FILE, TEST_FILE):
+        (tmp_path / name).write_bytes(b"hello")  # too short for a MAT header: scipy's MatReadError
+    code = cli.main(["mvae", "train", "--data", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"cannot read the iCub data in {tmp_path}" in err and "Traceback" not in err
+
+
+def test_ledger_caches_are_keyed_by_configuration_and_version(monkeypatch):
+    """The built-in tiny sweep and the MVAE ledger runs live in folders named by a hash of what they
+    are trained with and lipbound's version: a changed preset or a new version trains into a new
+    folder instead of meeting runs of another configuration (which a results folder refuses)."""
+    import dataclasses
+
+    from lipbound import _version
+    from lipbound.claims.empirical import _source
+    from lipbound.claims.mvae import _runs
+    from lipbound.experiments import _config
+
+    tiny, mvae = _source.tiny_results_dir(), _runs._ledger_dir()
+    monkeypatch.setitem(_config.PRESETS, "tiny", dataclasses.replace(_config.PRESETS["tiny"], epochs=4))
+    assert _source.tiny_results_dir() != tiny
+    monkeypatch.setattr(_version, "__version__", "9.9.9")
+    assert _runs._ledger_dir() != mvae

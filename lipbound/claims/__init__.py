@@ -9,20 +9,25 @@ from ._ledger import (
     STATUSES,
     Claim,
     ClaimStatement,
+    DataLocation,
+    DataNeed,
     Evaluator,
     Outcome,
     ProofResult,
     ReadingStatement,
     Row,
 )
-from ._registry import CLAIMS, get_claim
+from ._registry import CLAIMS, DATA_NEEDS, get_claim
 from ._runner import case_rng, check_claim, check_reading
 
 __all__ = [
     "CLAIMS",
+    "DATA_NEEDS",
     "STATUSES",
     "Claim",
     "ClaimStatement",
+    "DataLocation",
+    "DataNeed",
     "Evaluator",
     "Outcome",
     "ProofResult",

@@ -159,8 +159,12 @@ def load_icub(path: str | os.PathLike | None = None) -> ICubData:
     try:
         train = np.asarray(loadmat(folder / TRAIN_FILE)["final_database_train"], dtype=np.float64)
         test = np.asarray(loadmat(folder / TEST_FILE)["final_database_test"], dtype=np.float64)
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, TypeError, NotImplementedError) as exc:
         raise LipboundError(f"cannot read the iCub data in {folder}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - scipy's MatReadError and friends derive from Exception only
+        if type(exc).__module__.startswith("scipy."):
+            raise LipboundError(f"cannot read the iCub data in {folder}: {type(exc).__name__}: {exc}") from exc
+        raise
     if train.ndim != 2 or train.shape[1] != 2 * DIM or test.ndim != 2 or test.shape[1] != DIM:
         raise LipboundError(f"unexpected iCub shapes in {folder}: train {train.shape} (want (N, 56)), "
                             f"test {test.shape} (want (N, 28))")

@@ -43,9 +43,18 @@ def use_results(path: str | os.PathLike):
 
 
 def tiny_results_dir() -> Path:
+    """The cache folder of the built-in tiny sweep: ``<cache dir>/empirical-tiny-<key>``, the key a
+    hash of the tiny preset's run configurations and lipbound's version, so that a changed preset
+    or version trains into a new folder (a results folder refuses runs of another configuration)."""
+    import hashlib
+
+    from ..._version import __version__
+    from ...experiments import plan
     from ...zoo import default_cache_dir
 
-    return default_cache_dir() / "empirical-tiny"
+    spec = {"runs": [c.to_dict() for c in plan("tiny")], "lipbound": __version__}
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+    return default_cache_dir() / f"empirical-tiny-{key}"
 
 
 def _ensure_tiny() -> Path:

@@ -132,9 +132,15 @@ ICUB = DataNeed(
 def _ledger_dir() -> Path:
     from ...zoo import default_cache_dir
 
+    from ..._version import __version__
+    from ...mvae._train import FORMAT
+
     p = LEDGER_PRESET
+    # the run format and lipbound's version are part of every run's spec (lipbound.mvae refuses runs
+    # written by another): a cache of another version is a different folder, never an error
     key = hashlib.sha256(json.dumps({"seeds": p["seeds"], "epochs": p["epochs"], "config": p["config"].as_dict(),
-                                     "schedules": p["schedules"]}, sort_keys=True).encode()).hexdigest()[:12]
+                                     "schedules": p["schedules"], "format": FORMAT, "lipbound": __version__},
+                                    sort_keys=True).encode()).hexdigest()[:12]
     return default_cache_dir() / "mvae" / f"ledger-{key}"
 
 
