@@ -96,6 +96,9 @@ class Outcome:
             case's tightness (for identities: discrepancy / tolerance).
         counterexample: a JSON-serialisable description of the case, kept when ``ok`` is False.
         label: which family of cases this was (``"gaussian"``, ``"trained:sum-tanh"``, ...).
+        decided: False when the case decides nothing either way (an empirical comparison whose
+            confidence interval contains "no effect"): it is then neither a counterexample nor
+            support, and a reading with such a case and no counterexample is ``not-proven``.
     """
 
     ok: bool
@@ -103,6 +106,7 @@ class Outcome:
     bound: float
     counterexample: dict[str, Any] | None = None
     label: str = ""
+    decided: bool = True
 
     @property
     def ratio(self) -> float:
@@ -118,6 +122,8 @@ class Evaluator:
     Attributes:
         sample: ``sample(rng, index) -> case``; draws the ``index``-th case from a numpy Generator.
             Cases are plain dicts of parameters (shapes, family, seed) so they can be rebuilt.
+            ``None`` for a reading decided on fixed cases only (the empirical claims: the data are
+            training runs, not draws).
         evaluate: ``evaluate(case) -> Outcome``.
         method: one line saying how a case is decided (norms used, dtype, tolerance).
         fixed_cases: cases always evaluated before the sampled ones (e.g. trained zoo models),
@@ -128,7 +134,7 @@ class Evaluator:
             the row's detail says so.
     """
 
-    sample: Callable[[np.random.Generator, int], dict[str, Any]]
+    sample: Callable[[np.random.Generator, int], dict[str, Any]] | None
     evaluate: Callable[[dict[str, Any]], Outcome]
     method: str
     fixed_cases: Callable[[], list[dict[str, Any]]] | None = None

@@ -5,10 +5,11 @@ How a status is assigned (see ``docs/devdocs/conventions.md``):
 * ``refuted``: some case (sampled, fixed, or the ledger's witness) violates the reading; the
   counterexample with the largest ratio is reported.
 * ``proved``: no case violates it and the reading's sympy proof returned True.
-* ``holds``: no case violates it, there is no proof (or the proof returned None), and at least one
-  case was evaluated.
+* ``holds``: no case violates it, there is no proof (or the proof returned None), at least one
+  case was evaluated, and every case decided (:attr:`~lipbound.claims.Outcome.decided`).
 * ``not-proven``: neither a proof nor any evaluated case, or the proof itself failed (False)
-  while no counterexample was found.
+  while no counterexample was found, or some case was inconclusive (``decided=False``: an
+  empirical comparison whose interval contains "no effect") and none was a counterexample.
 * ``skipped``: not checked at all, because a data set the reading is decided on
   (:attr:`~lipbound.claims.ReadingStatement.requires_data`) is absent; the detail says which, where
   lipbound looked and how to get it. When only the data of the fixed cases
@@ -113,6 +114,7 @@ def check_reading(
     fail_source = ""
     worst_rank: tuple[bool, float] = (False, -np.inf)
     cases_data: list[dict[str, Any]] = []
+    undecided: list[str] = []
     left_out = ""
     with ExitStack() as using:
         for name in dict.fromkeys((*needs, *fixed_needs)):
@@ -124,7 +126,7 @@ def check_reading(
                 left_out = "; the fixed cases were left out: " + "; ".join(loc.absent_message() for loc in fixed_absent)
             else:
                 sources.append(("fixed", ev.fixed_cases()))
-        if ev is not None:
+        if ev is not None and ev.sample is not None:
             sources.append(("sampled", (ev.sample(case_rng(seed, claim.id, reading, k), k) for k in range(examples))))
             if ev.witness is not None:
                 sources.append(("witness", [ev.witness()]))
@@ -135,9 +137,12 @@ def check_reading(
                 r = out.ratio
                 if len(cases_data) < CASES_DATA_CAP:
                     cases_data.append({"measured": float(out.measured), "bound": float(out.bound),
-                                       "ok": bool(out.ok), "label": out.label or source})
+                                       "ok": bool(out.ok), "label": out.label or source,
+                                       **({} if out.decided else {"decided": False})})
                 worst_ratio = r if worst_ratio is None else max(worst_ratio, r)
-                if not out.ok:
+                if not out.decided:
+                    undecided.append(out.label or source)
+                elif not out.ok:
                     # prefer a counterexample found by search over the ledger's witness, then the largest ratio
                     rank = (source != "witness", r)
                     if worst_fail is None or rank > worst_rank:
@@ -153,6 +158,10 @@ def check_reading(
         status, detail = "proved", "no counterexample among the cases"
     elif proved is False:
         status, detail = "not-proven", "the proof script failed a step; no counterexample found"
+    elif undecided:
+        status = "not-proven"
+        detail = (f"inconclusive on {len(undecided)} of {n_cases} cases (neither supported nor contradicted), no "
+                  f"counterexample: {undecided[0]}")
     elif n_cases > 0:
         status, detail = "holds", f"held on all {n_cases} cases; no symbolic proof"
     else:

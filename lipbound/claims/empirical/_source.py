@@ -230,6 +230,39 @@ class Results:
                 out[self._lam[rid]].append(v[max(v)])
         return {k: np.array(vs) for k, vs in sorted(out.items())}
 
+    # ------------------------------------------------------------------- per trial (paired use)
+    @staticmethod
+    def trial_of(run_id: str) -> int:
+        """The trial index of a run id ``..._t<k>`` (runs with the same index share their seed)."""
+        return int(run_id.rsplit("__t", 1)[1])
+
+    def final_by_trial(self, dataset, fusion, submodule, metric, kind) -> dict[int, float]:
+        """Default-lambda runs: trial index -> the value at the run's last recorded epoch."""
+        runs = self._by.get((dataset, fusion, submodule, metric, kind), {})
+        return {self.trial_of(rid): v[max(v)] for rid, v in runs.items() if self._default[rid] and v}
+
+    def curves_by_trial(self, dataset, fusion, submodule, metric, kind) -> dict[int, dict[int, float]]:
+        """Default-lambda runs: trial index -> {epoch: value}."""
+        runs = self._by.get((dataset, fusion, submodule, metric, kind), {})
+        return {self.trial_of(rid): dict(v) for rid, v in runs.items() if self._default[rid] and v}
+
+    def lam_by_trial(self, dataset, fusion, submodule, metric, kind) -> dict[float, dict[int, float]]:
+        """All runs of ``fusion``: lambda -> trial index -> final value."""
+        out: dict[float, dict[int, float]] = defaultdict(dict)
+        for rid, v in self._by.get((dataset, fusion, submodule, metric, kind), {}).items():
+            if v:
+                out[self._lam[rid]][self.trial_of(rid)] = v[max(v)]
+        return dict(sorted(out.items()))
+
+    def youden_by_trial(self, dataset, fusion) -> dict[int, tuple[float, float, float]]:
+        """Trial index -> (mean over corruptions of TPR - FPR, of TPR, of FPR)."""
+        out = {}
+        for rid, rows in self.detection.get((dataset, fusion), {}).items():
+            tpr = float(np.mean([r["tpr"] for r in rows]))
+            fpr = float(np.mean([r["fpr"] for r in rows]))
+            out[self.trial_of(rid)] = (tpr - fpr, tpr, fpr)
+        return out
+
     def youden(self, dataset, fusion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per trial: mean over corruptions of TPR - FPR, of TPR, of FPR."""
         runs = self.detection.get((dataset, fusion), {})

@@ -11,7 +11,9 @@ the ablation runs enter only ``emp-lambda``.
 The expected outcome of every reading is **unknown**: nothing in the paper's theory predicts
 training results on lipbound's generated data, and the paper's own datasets are not available. The
 ledger therefore marks each reading ``expected=None`` ("open"): whichever status comes out is a
-finding about our data, never a ledger failure; the note of each reading says so.
+finding about our data, never a ledger failure; the note of each reading says so. Every reading is
+decided with effect sizes and 95% intervals over all trials (:mod:`lipbound.claims.empirical._stats`):
+``holds`` (supported), ``refuted`` (the data says the opposite) or ``not-proven`` (inconclusive).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ UNKNOWN = ("expectation open: the outcome depends on our generated data and trai
 
 _DATA = ("results: the directory in $LIPBOUND_RESULTS, else lipbound-results/smoke, else a built-in tiny sweep "
          "(synthetic vector data, seconds, cached in the zoo cache directory), named in each case's label")
-_BOOT = ("decided per dataset on the trial means (fixed cases) and on each trial alone, the same trial index (seed) "
-         "for every fusion (sampled cases; leave-one-trial-out subsets for the variance readings): refuted if the "
-         "statement fails on any of them, so 'holds' means it held on every dataset, on the means and in every trial")
+_BOOT = ("decided per dataset on every trial at once: the fusions' per-trial values are paired by trial index (the same "
+         "seed), and the claimed effect gets a 95% confidence interval (paired t on log ratios or differences, an F "
+         "interval for standard deviations, a paired bootstrap for the lambda curve); 'holds' when every interval lies "
+         "on the claimed side on every dataset, 'refuted' when one lies on the other side (the data says the "
+         "opposite), 'not-proven' (inconclusive) otherwise: a single disagreeing trial refutes nothing")
 
 EMP_LIPSCHITZ = ClaimStatement(
     id="emp-lipschitz",
