@@ -22,7 +22,7 @@ and batch order), so comparisons are **paired** by trial index:
 
 >>> v = paired_log_ratio([1.0, 1.1, 0.9, 1.05], [2.0, 2.3, 1.9, 2.1])
 >>> round(v["ratio"], 3), v["n"], verdict(v, "below")
-(0.494, 4, 'supported')
+(0.488, 4, 'supported')
 >>> verdict(paired_log_ratio([1.0, 2.0], [1.5, 1.5]), "below")
 'inconclusive'
 """
