@@ -161,6 +161,21 @@ def test_gelu_tanh_endpoints_are_the_extrema_rounded_outward_by_1e6():
     assert 1e-6 - 1e-8 <= off_hi <= 1e-6 + 1e-14, off_hi
 
 
+def test_gelu_tanh_endpoints_come_from_the_documented_grid():
+    """The docstring's procedure: the slope on linspace(-10, 10, 200001) (step 1e-4), extremes
+    rounded outward by 1e-6. The slope is evaluated here from its closed form
+    s(x) = (1 + t)/2 + x (1 - t^2) k (1 + 3c x^2) / 2, t = tanh(k (x + c x^3)), not by autograd;
+    both are float64 evaluations of the same function at the same points (~1e-16 apart), so the
+    endpoints must match to 1e-14 (another grid moves the extremes by ~1e-10)."""
+    k, c = math.sqrt(2.0 / math.pi), 0.044715
+    x = torch.linspace(-10, 10, 200_001, dtype=torch.float64).numpy()
+    t = np.tanh(k * (x + c * x**3))
+    s = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * c * x * x)
+    with torch.no_grad():
+        lo, hi = slope_interval(nn.GELU(approximate="tanh"))
+    assert abs(lo - (s.min() - 1e-6)) <= 1e-14 and abs(hi - (s.max() + 1e-6)) <= 1e-14, (lo, s.min(), hi, s.max())
+
+
 def test_unsupported_activation_is_refused():
     from lipbound.errors import UnsupportedModuleError
 

@@ -158,3 +158,18 @@ def test_sampled_cases_come_from_their_own_seeded_generators():
 @pytest.mark.parametrize(("measured", "bound", "ratio"), [(1.0, 2.0, 0.5), (0.0, 0.0, 1.0), (1.0, 0.0, math.inf)])
 def test_outcome_ratio(measured, bound, ratio):
     assert Outcome(True, measured, bound).ratio == ratio
+
+
+def test_ties_keep_the_first_counterexample_found():
+    """Equal ranks (same kind of source, same ratio): the first failing case is kept (deterministic)."""
+    row = run(toy(ratios=[0.5, 2.0, 2.0, 2.0]), 4)
+    assert row.counterexample["k"] == 1
+
+
+def test_seconds_is_the_time_spent():
+    import time
+
+    t0 = time.perf_counter()
+    row = run(toy(ratios=[0.5] * 20), 20)
+    elapsed = time.perf_counter() - t0
+    assert 0.0 <= row.seconds <= elapsed
