@@ -278,6 +278,24 @@ def test_dense_certificate_refuses_infeasible_and_barely_feasible_multipliers():
         verify_certificate([W0, W1], [(0.0, 1.0)], [np.array([t2, t2])], max_doublings=1)
 
 
+@pytest.mark.parametrize("nq", [1, 2])
+def test_dense_q_check_boundary_is_its_stated_allowance(nq):
+    """Q = diag(1 - 2t, -2t, ...) with t = (1 + k eps)/2: lambda_max(Q) = -k eps exactly. The check
+    requires lambda_max(Q) < -e_Q, e_Q = 8 max(n_Q, 1) eps || |Q| ||_F (recomputed here): k just
+    below e_Q / eps is refused as 'not negative definite', k just above passes the check (the
+    certificate then fails later for want of any margin, with another message)."""
+    W0, W1 = np.eye(nq), np.eye(1, nq)
+    eQ_over_eps = 8 * nq * float(np.linalg.norm(np.eye(nq) + W1.T @ W1))  # |Q| = 2T + W1^T W1, 2t ~ 1
+    for k, refused in ((math.floor(eQ_over_eps) - 1, True), (math.ceil(eQ_over_eps) + 1, False)):
+        t = 0.5 * (1 + k * EPS)
+        try:
+            verify_certificate([W0, W1], [(0.0, 1.0)], [np.full(nq, t)])
+            msg = "certified"
+        except CertificateError as exc:
+            msg = str(exc)
+        assert ("not negative definite" in msg) == refused, (nq, k, eQ_over_eps, msg)
+
+
 # --------------------------------------------------------------------- the banded certificate
 def _check_banded_certificate(Ws, slopes, ts):
     cert = verify_certificate_banded(Ws, slopes, ts)
@@ -297,7 +315,10 @@ def _check_banded_certificate(Ws, slopes, ts):
     need = 4 * (N + 1) * EPS * fro2 + 8 * N * EPS * mabs + 2 * EPS * c
     assert ok and c >= need, (c, need)
     assert abs(cert["error_bound"] - need) <= 1e-12 * need
-    # 3. rho0 is lambda_max of the Schur complement (the dense check's rho0, 1e-6)
+    # 3. rho0 is lambda_max of the Schur complement: exactly the documented lambda_max(S_c) at the
+    #    final margin (recomputed), and the dense check's rho0 to 1e-6
+    lam_c = float(np.linalg.eigvalsh(_eigopt._schur_np(*_abs_blocks(Ws, slopes, ts_c, 0.0, c, False, d)))[-1])
+    assert cert["rho0"] == max(lam_c - c, 0.0)
     dense = verify_certificate(Ws, slopes, ts)
     assert abs(cert["rho0"] - dense["rho0"]) <= 1e-6 * max(dense["rho0"], 1e-300) + 1e-12 * rho
     # 4. the block scaling brings every hidden block's diagonal within a factor 2 of rho0 (docs)
