@@ -418,6 +418,57 @@ def test_banded_retry_after_a_failed_factorisation(monkeypatch):
     assert False in calls[1:] and len(calls) > 4, calls  # the full factorisation failed at least once
 
 
+def test_banded_retry_raises_rho_by_the_stated_increments(monkeypatch):
+    """The same injected underestimate, traced: each failed factorisation raises the increment to
+    delta' = max(2 delta, 1e-12 rho, 2 c) and the next rho is max(rho, lambda + c + delta') (never
+    lower). rho, c and lambda are read back from the blocks the verifier factorises (d_0 = 1 on the
+    input block, so its diagonal is rho - c plus a rho-independent part); read-back error ~1e-16 rho,
+    far below the increments (>= 1e-12 rho)."""
+    Ws = chain(5, [3, 4, 3, 2])
+    slopes = [(0.0, 1.0), (-0.5, 1.0)]
+    ts = sequential_multipliers(Ws, slopes)
+    real_chol, real_schur = _eigopt._block_cholesky, _eigopt._schur_np
+    trace = []  # ("q", ok, first hidden diagonal entry) / ("s", lambda) / ("f", ok, input diagonal entry)
+
+    def chol(diag, sub):
+        ok, fro2 = real_chol(diag, sub)
+        full = len(diag) == len(Ws)  # the full matrix has the input block too
+        trace.append(("f", ok, float(diag[0][0, 0])) if full else ("q", ok, float(diag[0][0, 0])))
+        return ok, fro2
+
+    def schur(diag, sub):
+        out = real_schur(diag, sub) * (1 - 1e-6)
+        trace.append(("s", float(np.linalg.eigvalsh(out)[-1])))
+        return out
+
+    monkeypatch.setattr(_eigopt, "_block_cholesky", chol)
+    monkeypatch.setattr(_eigopt, "_schur_np", schur)
+    cert = verify_certificate_banded(Ws, slopes, ts)
+    d = [2.0**k for k in cert["block_scales_log2"]]
+    base_in = float(_abs_blocks(Ws, slopes, ts, 0.0, 0.0, False, d)[0][0][0, 0])
+    base_q = float(_abs_blocks(Ws, slopes, ts, 0.0, 0.0, False, d)[0][1][0, 0])
+    assert trace[0][0] == "s"  # the estimate rho_hat (c = 0) that sizes the block scaling
+    steps = trace[1:]  # then per try: the Q - cI check, lambda_max(S_c) + c, the full factorisation
+    rho = None
+    delta = 0.0
+    fails = 0
+    i = 0
+    while i < len(steps):
+        q, s, f = steps[i], steps[i + 1], steps[i + 2]
+        assert q[0] == "q" and q[1] and s[0] == "s" and f[0] == "f"
+        c = base_q - q[2]
+        expected = max(s[1], 0.0) + c + delta
+        rho = expected if rho is None else max(rho, expected)
+        got = f[2] - base_in + c
+        assert abs(got - rho) <= 1e-14 * rho, (got, rho, fails)
+        if f[1]:
+            break
+        fails += 1
+        delta = max(2 * delta, 1e-12 * rho, 2 * c)
+        i += 3
+    assert fails >= 5 and abs(rho - cert["rho_cert"]) <= 1e-14 * rho, (fails, rho, cert["rho_cert"])
+
+
 def test_banded_retry_after_a_margin_below_the_error_bound(monkeypatch):
     """Inject a factor norm 1000 times too large at the first full factorisation: the margin is
     below the error bound, c is raised to twice it, and the second attempt certifies."""
