@@ -78,23 +78,21 @@ def test_linear_norm_inflates_then_rounds_up(m, n, seed, log_scale):
     _check_linear_norm(W)
 
 
-@pytest.mark.parametrize("W", [
-    np.diag([3.0, 0.25, -2.5]),  # diagonal with rational entries: exact norm 3
-    np.array([[0.0, -1.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.75], [0.125, 0.0, 0.0, 0.0]]),  # permutation-scaled: 1.5
-    np.array([[0.1]]),
-    np.full((1, 7), 3.0),  # one row of 3s: sqrt(63) (m != n: the inflation uses max(m, n) = 7)
-], ids=["diag", "perm-scaled", "1x1", "row"])
-def test_linear_norm_above_exact_norm_of_known_matrices(W):
+#: matrices with a known exact squared norm (rational): (matrix, ||W||^2)
+KNOWN = [
+    (np.diag([3.0, 0.25, -2.5]), Fraction(9)),  # diagonal with rational entries
+    (np.array([[0.0, -1.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.75], [0.125, 0.0, 0.0, 0.0]]), Fraction(9, 4)),  # permutation-scaled
+    (np.array([[0.1]]), Fraction(0.1) ** 2),
+    (np.full((1, 7), 3.0), Fraction(63)),  # one row: sqrt(63); m != n, the inflation uses max(m, n) = 7
+]
+
+
+@pytest.mark.parametrize(("W", "norm_sq"), KNOWN, ids=["diag", "perm-scaled", "1x1", "row"])
+def test_linear_norm_above_exact_norm_of_known_matrices(W, norm_sq):
     r = _check_linear_norm(W)
-    exact_sq = max(sum(F(v) ** 2 for v in row) for row in W) if W.shape[0] == 1 else None
-    norm = {3: Fraction(3), 4: Fraction(3, 2)}.get(W.shape[1])
-    if W.shape == (1, 7):
-        assert F(r) ** 2 > exact_sq  # r > sqrt(63), exactly
-    elif W.shape == (1, 1):
-        assert F(r) > F(0.1) * (1 + 8 * F(EPS))
-    else:
-        assert F(r) > norm * (1 + 8 * max(W.shape) * F(EPS))  # s = ||W|| exactly here (LAPACK on a
-        # scaled permutation returns the entry); the bound must exceed it by the SVD allowance
+    assert F(r) ** 2 > norm_sq  # strictly above the exact norm, in exact arithmetic
+    # and above it by the SVD allowance, up to the float64 SVD's own error (a few ulps of ||W||)
+    assert F(r) ** 2 >= norm_sq * (1 + 8 * max(W.shape) * F(EPS) - 8 * F(EPS)) ** 2
 
 
 def test_linear_norm_of_empty_and_4d_weights():
