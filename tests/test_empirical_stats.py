@@ -171,3 +171,36 @@ def test_variance_detection_and_lambda_readings(tmp_path):
     assert _status(tmp_path / "r", "emp-lambda", "interior-optimum").status == "holds"
     assert _status(tmp_path / "r", "emp-lambda", "param-norm-decreasing").status == "holds"
     assert _status(tmp_path / "r", "emp-lipschitz", "ten-times").status == "refuted"  # 10 x 1.0 > 2.0
+
+
+def test_compact_results_decide_as_the_full_ones(tmp_path):
+    """The compact form (what is committed to the repository) keeps what the claims read: every
+    reading gets the same status and the same cases on it as on the full results directory, and the
+    per-sample distance lists are gone."""
+    import gzip
+
+    from lipbound.claims.empirical._compact import compact_results
+
+    rng = np.random.default_rng(5)
+    full = tmp_path / "full"
+    _write(full, {"sum": list(2.0 + 0.3 * rng.normal(size=6)), "concat": list(1.9 + 0.05 * rng.normal(size=6)),
+                  ATT: list(1.0 + 0.05 * rng.normal(size=6))},
+           lam_curve={1e-4: [2.0] * 4, 1e-2: [1.0, 1.1, 0.9, 1.0], 1.0: [1.5] * 4},
+           det_good=lambda f, t: (0.9, 0.04) if f == ATT else (0.5 + 0.01 * t, 0.06))
+    (full / "meta.json").write_text(json.dumps({"kind": "lipbound-reproduce", "command": "lipbound reproduce ..."}))
+    # a record the compaction drops: a submodule's loss at an intermediate epoch
+    with open(full / "records.jsonl", "a") as fh:
+        fh.write(json.dumps({"run_id": "ds__sum__lamdef__t0", "dataset": "ds", "fusion": "sum", "epoch": 1,
+                             "submodule": "encoder:a", "metric": "lipschitz_x", "value": 1.0, "kind": "other",
+                             "lam": 0.0}) + "\n")
+    info = compact_results(full, tmp_path / "compact")
+    assert info["records_kept"] < info["records_total"]
+    det = gzip.decompress((tmp_path / "compact" / "detection.jsonl.gz").read_bytes()).decode()
+    assert "distances_clean" not in det
+    for cid, reading in [("emp-lipschitz", "lower-bound"), ("emp-convergence", "fastest"),
+                         ("emp-convergence", "lowest-test-loss"), ("emp-variance", "test-loss"),
+                         ("emp-detection", "youden"), ("emp-lambda", "interior-optimum")]:
+        a, b = _status(full, cid, reading), _status(tmp_path / "compact", cid, reading)
+        assert (a.status, a.cases, a.tightest_ratio) == (b.status, b.cases, b.tightest_ratio), (cid, reading)
+    with pytest.raises(Exception, match="not a compact results folder"):
+        compact_results(full, full)  # never writes into a folder of other files

@@ -81,7 +81,7 @@ def _env_results_dir() -> Path | None:
         raise ConfigurationError(f"${RESULTS_ENV}={env}: no such folder; {fix}")
     if not p.is_dir():
         raise ConfigurationError(f"${RESULTS_ENV}={env} is a file, not a results directory; {fix}")
-    if not (p / "records.jsonl").is_file():
+    if results_file(p, "records.jsonl") is None:
         raise ConfigurationError(f"${RESULTS_ENV}={env} has no records.jsonl; run `lipbound reproduce --out {env}` "
                                  f"first, or unset {RESULTS_ENV}")
     return p
@@ -141,13 +141,27 @@ def _field_ok(v: object, kind: str) -> bool:
     return isinstance(v, (int, float))
 
 
+def results_file(folder: Path, name: str) -> Path | None:
+    """``folder/name`` or its gzip-compressed form ``folder/name.gz`` (a compact results folder,
+    :mod:`lipbound.claims.empirical._compact`), whichever exists, else None."""
+    for p in (folder / name, folder / f"{name}.gz"):
+        if p.is_file():
+            return p
+    return None
+
+
 def read_lines(path: Path, fields: dict[str, str]) -> list[dict]:
-    """The JSON objects of a JSON-lines file (blank lines skipped), each checked to hold ``fields``
-    (see :data:`RECORD_FIELDS`); :class:`~lipbound.errors.LipboundError` naming the file and line
-    otherwise."""
+    """The JSON objects of a JSON-lines file (``.gz``: gzip-compressed; blank lines skipped), each
+    checked to hold ``fields`` (see :data:`RECORD_FIELDS`); :class:`~lipbound.errors.LipboundError`
+    naming the file and line otherwise."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        if path.suffix == ".gz":
+            import gzip
+
+            lines = gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
+        else:
+            lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:  # gzip: BadGzipFile is an OSError, truncation EOFError
         raise LipboundError(f"{path}: cannot read it ({type(exc).__name__}: {exc})") from exc
     out = []
     for k, line in enumerate(lines, 1):
@@ -178,8 +192,11 @@ class Results:
 
     def __init__(self, path: Path, label: str) -> None:
         self.path, self.label = path, label
-        recs = read_lines(path / "records.jsonl", RECORD_FIELDS)
-        det = read_lines(path / "detection.jsonl", DETECTION_FIELDS) if (path / "detection.jsonl").exists() else []
+        rec_file, det_file = results_file(path, "records.jsonl"), results_file(path, "detection.jsonl")
+        if rec_file is None:
+            raise LipboundError(f"{path} holds no records.jsonl (nor records.jsonl.gz): not a results directory")
+        recs = read_lines(rec_file, RECORD_FIELDS)
+        det = read_lines(det_file, DETECTION_FIELDS) if det_file is not None else []
         self.modalities: dict[str, set] = defaultdict(set)
         # (dataset, fusion, submodule, metric, kind) -> run_id -> {epoch: value}
         self._by: dict[tuple, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
@@ -275,7 +292,10 @@ class Results:
 def load_results() -> Results:
     """The :class:`Results` of :func:`results_source`, cached while ``records.jsonl`` is unchanged."""
     path, label = results_source()
-    st = (path / "records.jsonl").stat()
+    rec = results_file(path, "records.jsonl")
+    if rec is None:
+        raise LipboundError(f"{path} holds no records.jsonl (nor records.jsonl.gz): not a results directory")
+    st = rec.stat()
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, label)
     if key not in _cache:
         _cache.clear()
