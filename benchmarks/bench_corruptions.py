@@ -4,8 +4,9 @@ old (whole batch in float64 on the CPU) vs new (chunks of samples within a memor
 Each measurement runs in a fresh Python process: it builds the batch (float32, filled from
 ``torch.Generator().manual_seed(seed)``), runs the corruption once on a tiny slice (kernels loaded),
 then records the wall time of ``corrupt(name, x, severity, seed)`` and the growth of the process's
-peak resident memory (``resource.getrusage(...).ru_maxrss``) over that call; the output is part of
-the growth, the input is not. Peak memory is measured with glibc's mmap threshold fixed at 1 MiB
+peak resident memory over that call (``VmHWM`` of ``/proc/self/status``, reset through
+``/proc/self/clear_refs`` just before: Linux only); the output is part of the growth, the input is
+not. Peak memory is measured with glibc's mmap threshold fixed at 1 MiB
 (``MALLOC_MMAP_THRESHOLD_``), so freed blocks go back to the system at once and the figure is the
 peak of live allocations; the new implementation is measured once more with glibc's defaults
 (adaptive threshold: freed blocks may stay in the heap), the memory a user actually sees.
@@ -54,7 +55,6 @@ def _old_module():
 
 
 def _worker(spec: dict) -> dict:
-    import resource
     import time
 
     import torch
@@ -75,19 +75,17 @@ def _worker(spec: dict) -> dict:
     kw = {} if spec["impl"] == "old" or spec["budget"] is None else {"chunk_bytes": spec["budget"]}
     fn(spec["name"], tiny, severity=spec["severity"], seed=spec["seed"], **kw)
 
-    def peak_rss() -> int:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    def status() -> tuple[int, int]:  # (peak resident bytes since the reset, resident bytes now)
+        d = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+        return int(d["VmHWM"].split()[0]) * 1024, int(d["VmRSS"].split()[0]) * 1024
 
-    def current_rss() -> int:  # Linux; elsewhere the peak so far (the growth is then a lower bound)
-        try:
-            return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            return peak_rss()
-
-    base = current_rss()
+    # the process's own high-water mark, reset here (Linux >= 4.0); ru_maxrss would not do: Linux
+    # starts a child's ru_maxrss at its parent's resident size
+    Path("/proc/self/clear_refs").write_text("5")
+    base = status()[1]
     t0 = time.perf_counter()
     y = fn(spec["name"], x, severity=spec["severity"], seed=spec["seed"], **kw)
-    out = {"seconds": time.perf_counter() - t0, "peak": peak_rss() - base}
+    out = {"seconds": time.perf_counter() - t0, "peak": status()[0] - base}
     if spec.get("save"):
         torch.save(y, spec["save"])
     if spec.get("compare"):
@@ -231,7 +229,7 @@ def main(argv=None) -> int:
         f"Batch: {args.n} samples, {args.dtype}, severity {args.severity}, seed {args.seed}; new chunk budget "
         f"{budget / 2**20:g} MiB. Each figure comes from a fresh process: seconds = wall time of one "
         "`corrupt(name, x, severity=..., seed=...)` call after a warm-up on a tiny slice; peak = growth of the "
-        "process's maximum resident memory over the call (the output included, the input not), with glibc's mmap "
+        "process's peak resident memory (VmHWM) over the call (the output included, the input not), with glibc's mmap "
         "threshold fixed at 1 MiB so that it follows live allocations; `new, glibc defaults` = the same for the "
         "new implementation without that setting (freed chunks may stay in the heap). Old = commit "
         f"`{OLD_COMMIT}` (whole batch in float64 on the CPU), run only where it fits {args.old_max_gib:g} GiB; "

@@ -458,11 +458,12 @@ def _public(name: str, doc: str) -> Callable[[torch.Tensor, float, torch.Generat
         return out
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc + "\n\n(Chunked with the default budget :data:`CHUNK_BYTES`; no input checks: use :func:`corrupt`.)"
+    fn.__doc__ = doc + "\n\n(Chunks within :data:`CHUNK_BYTES`; no input checks: use :func:`corrupt`.)"
     return fn
 
 
-gaussian_noise = _public("gaussian_noise", "Additive Gaussian noise of standard deviation ``0.3 s``, clipped to [0, 1].")
+gaussian_noise = _public("gaussian_noise",
+                         "Additive Gaussian noise of standard deviation ``0.3 s``, clipped to [0, 1].")
 blur = _public("blur", "Gaussian blur, :math:`\\sigma = 2.5 s \\max(H, W)/32` pixels (reflect padding).")
 occlusion = _public("occlusion", "A black rectangle of area fraction up to ``0.4 s`` around a random centre.")
 dust = _public("dust", "Dark specks: the first ``round(s n_max)`` of ``n_max`` random discs darken to 25 %.")
