@@ -18,7 +18,7 @@ from ._base import (
     load_dataset,
     register_dataset,
 )
-from ._corruptions import IMAGE_CORRUPTIONS, SERIES_CORRUPTIONS, CorruptionError, corrupt
+from ._corruptions import CHUNK_BYTES, IMAGE_CORRUPTIONS, SERIES_CORRUPTIONS, CorruptionError, chunk_plan, corrupt
 from ._cache import DatasetCacheWarning, cache_file, dataset_checksum, default_dataset_cache_dir
 from ._folder import LOADERS, DatasetFolderError, load_folder
 from ._pick_and_place import pick_and_place
@@ -27,6 +27,7 @@ from ._sim import RendererUnavailableError, sliding_windows, window_ends
 from ._welding import welding_dual, welding_single
 
 __all__ = [
+    "CHUNK_BYTES",
     "CorruptionError",
     "DATASETS",
     "DatasetCacheWarning",
@@ -40,6 +41,7 @@ __all__ = [
     "SIZES",
     "UnknownDatasetError",
     "cache_file",
+    "chunk_plan",
     "corrupt",
     "csi_amplitude",
     "dataset_checksum",
