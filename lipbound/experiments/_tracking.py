@@ -69,11 +69,13 @@ def power_lower(module: nn.Module, inputs: torch.Tensor, *, iters: int = POWER_I
                 scale: float = 0.0) -> torch.Tensor:
     r"""Per-input lower bounds :math:`\|J(x)v\|/\|v\|` after ``iters`` power steps on :math:`J^\top J`.
 
-    :func:`lipbound.bounds.jacobian_power_iteration` in its batched mode (two backward passes of
-    the batched module per step), which is exact here because the modules tracked act on each
-    sample separately (no batch statistics, evaluation mode), so the batch Jacobian is block
-    diagonal with blocks :math:`J(x_i)`. Values are deflated as there. ``inputs`` and the module
-    are float64.
+    The batched mode of :func:`lipbound.bounds.jacobian_power_iteration` (two backward passes of
+    the batched module per step, the same random vectors from ``torch.Generator().manual_seed(seed)``,
+    the same deflation), run on the device of ``inputs`` and ``module`` (a GPU too; the random
+    vectors are drawn on the CPU and moved, so every device starts from the same vectors). Exact
+    here because the modules tracked act on each sample separately (no batch statistics,
+    evaluation mode), so the batch Jacobian is block diagonal with blocks :math:`J(x_i)`.
+    ``inputs`` and the module are float64.
 
     >>> lin = nn.Linear(3, 2, bias=False).double()
     >>> with torch.no_grad():
@@ -82,11 +84,33 @@ def power_lower(module: nn.Module, inputs: torch.Tensor, *, iters: int = POWER_I
     >>> bool(((v <= 3.0) & (v > 3.0 - 1e-6)).all())
     True
     """
-    from ..bounds import jacobian_power_iteration
+    from ..bounds._lower import ABS_MARGIN, DEFLATE, _unit_rows
 
-    vals, _ = jacobian_power_iteration(module, inputs, iters=iters, seed=int(seed), scale=scale,
-                                       _f64_model=module, batched=True)
-    return vals
+    dev = inputs.device
+    g = torch.Generator().manual_seed(int(seed))
+
+    def draw(shape) -> torch.Tensor:
+        return torch.randn(shape, generator=g, dtype=torch.float64).to(dev)
+
+    v = draw(inputs.shape)
+    with torch.enable_grad():
+        x = inputs.detach().to(torch.float64).requires_grad_(True)
+        y = module(x)
+        u0 = torch.zeros_like(y, requires_grad=True)
+        (jt_u0,) = torch.autograd.grad(y, x, u0, create_graph=True)  # u -> J^T u, linear in u
+
+        def jmul(w):  # J w = d<J^T u, w>/du
+            return torch.autograd.grad(jt_u0, u0, w, retain_graph=True)[0]
+
+        def jtmul(w):
+            return torch.autograd.grad(y, x, w, retain_graph=True)[0]
+
+        for _ in range(iters):
+            v = jtmul(jmul(_unit_rows(v)))
+            v = torch.where(v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1))) > 0, v, draw(v.shape))
+        v = _unit_rows(v.detach())
+        r = jmul(v).detach().flatten(1).norm(dim=1)
+    return (r * DEFLATE - ABS_MARGIN * scale).clamp_min(0.0)
 
 
 #: above this many Jacobian rows and columns the Frobenius norm is estimated with random probes
@@ -117,7 +141,7 @@ def frobenius_norms(module: nn.Module, inputs: torch.Tensor, *, seed: int = 0) -
         n_out = y[0].numel()
         w = torch.zeros_like(y, requires_grad=True)
         (jtw,) = torch.autograd.grad(y, x, w, create_graph=True)
-        sq = torch.zeros(x.shape[0], dtype=x.dtype)
+        sq = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         if min(n_in, n_out) <= EXACT_JACOBIAN_MAX:
             if n_in <= n_out:
                 for k in range(n_in):
@@ -134,7 +158,7 @@ def frobenius_norms(module: nn.Module, inputs: torch.Tensor, *, seed: int = 0) -
             return sq.sqrt(), "exact"
         gen = torch.Generator().manual_seed(int(seed))
         for _ in range(HUTCHINSON_PROBES):
-            u = (torch.randint(0, 2, x.shape, generator=gen) * 2 - 1).to(x.dtype)
+            u = (torch.randint(0, 2, x.shape, generator=gen) * 2 - 1).to(device=x.device, dtype=x.dtype)
             jv = torch.autograd.grad(jtw, w, u, retain_graph=True)[0]
             sq += jv.detach().flatten(1).pow(2).sum(dim=1)
         return (sq / HUTCHINSON_PROBES).sqrt(), f"Hutchinson, {HUTCHINSON_PROBES} Rademacher probes"
@@ -172,8 +196,10 @@ def track(model: MultimodalAutoencoder, inputs: Sequence[torch.Tensor], *, modal
           seed: int = 0) -> list[dict]:
     """Tracking rows ``{"submodule", "value", "kind", "method", ...}`` for every submodule.
 
-    ``inputs`` are test inputs, one tensor per modality (a few dozen samples). The model is
-    evaluated on a float64 CPU copy; its own weights and device are left alone.
+    ``inputs`` are test inputs, one tensor per modality (a few dozen samples). The lower bounds
+    and the estimator are evaluated on a float64 copy of the model on the model's own device (a GPU
+    too); the certified upper bounds (:mod:`lipbound.bounds`, which works on the CPU) on a float64
+    CPU copy. The model's own weights and device are left alone.
 
     >>> from lipbound.models import MLPDecoder, MLPEncoder
     >>> _ = torch.manual_seed(0)
@@ -188,8 +214,10 @@ def track(model: MultimodalAutoencoder, inputs: Sequence[torch.Tensor], *, modal
     """
     import copy
 
-    m = copy.deepcopy(model).to(device="cpu", dtype=torch.float64).eval()
-    xs = [x.detach().to(device="cpu", dtype=torch.float64) for x in inputs]
+    dev = next(model.parameters()).device
+    cpu_m = copy.deepcopy(model).to(device="cpu", dtype=torch.float64).eval()
+    m = cpu_m if dev.type == "cpu" else copy.deepcopy(model).to(device=dev, dtype=torch.float64).eval()
+    xs = [x.detach().to(device=dev, dtype=torch.float64) for x in inputs]
     n_est = min(ESTIMATOR_SAMPLES, xs[0].shape[0])
     rows: list[dict] = []
     lat, z = _latents(m, xs)
@@ -198,17 +226,17 @@ def track(model: MultimodalAutoencoder, inputs: Sequence[torch.Tensor], *, modal
     m_up = None
     try:  # one pass of the engine gives the encoders', decoders' and the composed bound
         if isinstance(fusion, AttentionFusion):
-            b = autoencoder_bounds(m, method="spectral-product", latent_radius=radius * (1 + 1e-9))
+            b = autoencoder_bounds(cpu_m, method="spectral-product", latent_radius=radius * (1 + 1e-9))
             m_up = (b["composed"].value, "composed spectral-product + attention-bound",
                     {"domain": f"inputs whose latents have norm <= {radius * (1 + 1e-9):.6g}"})
         else:
-            b = autoencoder_bounds(m, method="spectral-product")
+            b = autoencoder_bounds(cpu_m, method="spectral-product")
             m_up = (b["composed"].value, "composed spectral-product", {})
         enc_up = [r.value for r in b["encoders"]]
         dec_up = [r.value for r in b["decoders"]]
     except LipboundError:
-        enc_up = [spectral_product(e)[0] for e in m.encoders]
-        dec_up = [spectral_product(d)[0] for d in m.decoders]
+        enc_up = [spectral_product(e)[0] for e in cpu_m.encoders]
+        dec_up = [spectral_product(d)[0] for d in cpu_m.decoders]
     for name, enc, x, up in zip(modality_names, m.encoders, xs, enc_up):
         rows += _rows(f"encoder:{name}", enc, x, (up, "spectral-product", {}), seed, n_est)
     for name, dec, up in zip(modality_names, m.decoders, dec_up):
@@ -223,7 +251,7 @@ def track(model: MultimodalAutoencoder, inputs: Sequence[torch.Tensor], *, modal
     elif isinstance(fusion, AttentionFusion):
         try:
             r_up = radius * (1 + 1e-9)
-            f_up = (attention_bound(fusion, r_up), "attention-bound",
+            f_up = (attention_bound(cpu_m.fusion, r_up), "attention-bound",
                     {"domain": f"latents with ||z_i|| <= R = {r_up:.6g} (largest test latent norm)"})
         except LipboundError:
             f_up = None
