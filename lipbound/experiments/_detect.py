@@ -50,10 +50,25 @@ class Detector:
         return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", p, self.precision, p), 0.0))
 
 
+def fit_indices(n: int, seed: int) -> np.ndarray:
+    """The rows of ``n`` clean training samples that :func:`fit_detector` fits on: all of them when
+    ``n <= MAX_FIT``, else ``np.random.default_rng(seed).choice(n, MAX_FIT, replace=False)`` (in that
+    order): :func:`fit_detector` subsamples with this very rule, so encoding only these rows and
+    fitting on them gives the detector that fitting on all rows gives.
+
+    >>> fit_indices(3, 0).tolist(), len(fit_indices(10_000, 0))
+    ([0, 1, 2], 512)
+    """
+    if n <= MAX_FIT:
+        return np.arange(n)
+    return np.random.default_rng(seed).choice(n, MAX_FIT, replace=False)
+
+
 def fit_detector(clean: np.ndarray, *, n_components: int = N_COMPONENTS, seed: int = 0,
                  percentile: float = PERCENTILE, kernel: str = "poly") -> Detector:
-    """Fit the detector on clean latents ``clean`` (n, d); ``kernel`` ``"poly"`` (degree 2, the
-    default) or any scikit-learn kernel name, with ``gamma = 1 / (d var)``.
+    """Fit the detector on clean latents ``clean`` (n, d), at most :data:`MAX_FIT` of them (the rows
+    :func:`fit_indices` picks); ``kernel`` ``"poly"`` (degree 2, the default) or any scikit-learn
+    kernel name, with ``gamma = 1 / (d var)``.
 
     >>> rng = np.random.default_rng(0)
     >>> det = fit_detector(rng.normal(size=(200, 3)))
@@ -63,9 +78,8 @@ def fit_detector(clean: np.ndarray, *, n_components: int = N_COMPONENTS, seed: i
     from sklearn import decomposition
 
     clean = np.asarray(clean, dtype=np.float64)
-    rng = np.random.default_rng(seed)
     if clean.shape[0] > MAX_FIT:
-        clean = clean[rng.choice(clean.shape[0], MAX_FIT, replace=False)]
+        clean = clean[fit_indices(clean.shape[0], seed)]
     k = max(1, min(n_components, clean.shape[0] - 1, clean.shape[1] * 4))
     var = float(clean.var()) or 1.0
     extra = {"degree": 2, "coef0": 1.0} if kernel == "poly" else {}
