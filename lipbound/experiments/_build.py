@@ -233,7 +233,7 @@ def fmt_bytes(n: float) -> str:
     >>> fmt_bytes(3 * GIB), fmt_bytes(5 * 2**20)
     ('3.00 GiB', '5.0 MiB')
     """
-    return f"{fmt_bytes(n)}" if abs(n) >= GIB else f"{n / 2 ** 20:.1f} MiB"
+    return f"{n / GIB:.2f} GiB" if abs(n) >= GIB else f"{n / 2 ** 20:.1f} MiB"
 
 
 def _nbytes(t: torch.Tensor, dtype: torch.dtype | None = None) -> int:
