@@ -360,9 +360,12 @@ def test_banded_certificate_with_multipliers_spanning_orders_of_magnitude():
 
 def test_banded_first_margin_is_sized_from_the_scaled_matrix(monkeypatch):
     """When the first attempt passes, the margin is the first one: 16 (N + 1) eps (trace + ||.||_F)
-    of D|M|D at rho_hat = lambda_max(S) (the code's sizing of ||R||_F^2 ~ trace(A) and ||M||; 1e-12)."""
-    for seed, widths, slopes in [(1, [3, 4, 2], [(0.0, 1.0)]), (4, [2, 3, 2, 2], [(-0.5, 1.0), (0.1, 1.0)])]:
-        Ws = chain(seed, widths)
+    of D|M|D at rho_hat = lambda_max(S) (the code's sizing of ||R||_F^2 ~ trace(A) and ||M||; 1e-12),
+    floored at 1e-300: weights of scale 1e-73 put rho near 1e-292 and the margin on the floor."""
+    for seed, widths, slopes, scale in [(1, [3, 4, 2], [(0.0, 1.0)], 1.0),
+                                        (4, [2, 3, 2, 2], [(-0.5, 1.0), (0.1, 1.0)], 1.0),
+                                        (1, [3, 4, 2], [(0.0, 1.0)], 1e-73)]:
+        Ws = [W * scale for W in chain(seed, widths)]
         ts = sequential_multipliers(Ws, slopes)
         calls = _spy(monkeypatch)
         cert = verify_certificate_banded(Ws, slopes, ts)
@@ -372,8 +375,9 @@ def test_banded_first_margin_is_sized_from_the_scaled_matrix(monkeypatch):
         d = [2.0**k for k in cert["block_scales_log2"]]
         dg, sb = _abs_blocks(Ws, slopes, ts, rho_hat, 0.0, True, d)
         fro = math.sqrt(sum(float(np.sum(D * D)) for D in dg) + 2 * sum(float(np.sum(B * B)) for B in sb))
-        c0 = 16 * (N + 1) * EPS * (sum(float(np.trace(D)) for D in dg) + fro)
+        c0 = max(16 * (N + 1) * EPS * (sum(float(np.trace(D)) for D in dg) + fro), 1e-300)
         assert abs(cert["margin"] - c0) <= 1e-12 * c0, (cert["margin"], c0)
+        assert exact_neg_definite(Ws, slopes, ts, cert["rho_cert"])
         monkeypatch.undo()
 
 
