@@ -147,16 +147,10 @@ def _data_arg(text: str) -> tuple[str, str]:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    saved_no_zoo = os.environ.get("LIPBOUND_NO_ZOO")
-    if args.no_zoo:
-        os.environ["LIPBOUND_NO_ZOO"] = "1"
-    try:
+    from .claims.section3._zoo_cases import use_zoo
+
+    with use_zoo(args.zoo):
         return _verify(args)
-    finally:
-        if saved_no_zoo is None:
-            os.environ.pop("LIPBOUND_NO_ZOO", None)
-        else:
-            os.environ["LIPBOUND_NO_ZOO"] = saved_no_zoo
 
 
 def _report_dir(args: argparse.Namespace) -> str | None:
@@ -187,8 +181,8 @@ def _verify_command(args: argparse.Namespace) -> str:
         if getattr(args, opt):
             parts += [f"--{opt}", getattr(args, opt)]
     parts += ["--examples", str(args.examples), "--seed", str(args.seed)]
-    if args.no_zoo:
-        parts.append("--no-zoo")
+    if args.zoo != "small":
+        parts += ["--zoo", args.zoo]
     for name, folder in args.data or []:
         parts += ["--data", f"{name}={folder}"]
     if args.require_data:
@@ -250,7 +244,7 @@ def _check_inputs(args: argparse.Namespace, claims: list) -> dict:
                 fixed.setdefault(n, []).append(f"{c.id}/{r.name} (its fixed cases)")
     data = locate_data([*needs, *fixed], dict(args.data or []))
     if args.require_data:
-        required = set(needs) | (set() if args.no_zoo else set(fixed))
+        required = set(needs) | (set() if args.zoo == "none" else set(fixed))
         absent = [loc for name, loc in data.items() if name in required and not loc.present]
         if absent:
             raise DataUnavailableError("--require-data: " + "; ".join(
@@ -378,7 +372,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    metavar="N", help=f"sampled cases per reading, 1 to {MAX_EXAMPLES} (default 50)")
     v.add_argument("--seed", type=int_range(0, MAX_SEED, "seed of the case generators"), default=0, metavar="S",
                    help=f"seed of the case generators, 0 to {MAX_SEED} (default 0)")
-    v.add_argument("--no-zoo", action="store_true", help="skip the trained-model cases (no training)")
+    v.add_argument("--zoo", choices=("small", "paper", "none"), default="small",
+                   help="trained models the Section 3-4 claims also run on: the small zoo (default; seconds on a CPU), "
+                        "the paper-size zoo (Section 5.3 widths; trained on CUDA when available, else on the CPU "
+                        "after an estimate), or none")
+    v.add_argument("--no-zoo", action="store_const", const="none", dest="zoo",
+                   help="the same as --zoo none: generated cases only (no training)")
     v.add_argument("--report", metavar="DIR",
                    help="write the HTML + Markdown report (index.html, report.md, figures/) to DIR, which must be new, "
                         "empty or made by lipbound; default: the folder of --json (else --markdown) when that path "

@@ -441,3 +441,24 @@ def test_ledger_caches_are_keyed_by_configuration_and_version(monkeypatch):
     assert _source.tiny_results_dir() != tiny
     monkeypatch.setattr(_version, "__version__", "9.9.9")
     assert _runs._ledger_dir() != mvae
+
+
+def test_zoo_choice_is_explicit_not_environmental(monkeypatch):
+    """--zoo small|paper|none selects the trained models through use_zoo, not an environment
+    variable: LIPBOUND_NO_ZOO no longer does anything, and a paper-size zoo case names the device
+    it trains on (the CPU here: no CUDA)."""
+    import torch
+
+    from lipbound.claims.section3._zoo_cases import use_zoo, zoo_cases, zoo_choice
+
+    monkeypatch.setenv("LIPBOUND_NO_ZOO", "1")
+    assert zoo_choice() == "small" and zoo_cases()  # the environment variable is ignored
+    with use_zoo("none"):
+        assert zoo_cases() == []
+    with use_zoo("paper"):
+        cases = zoo_cases()
+        assert cases and all(c["zoo"].startswith("paper-") for c in cases)
+        assert {c["device"] for c in cases} == {"cuda" if torch.cuda.is_available() else "cpu"}
+    with pytest.raises(Exception, match="unknown zoo"):
+        with use_zoo("huge"):
+            pass

@@ -63,7 +63,7 @@ def build_autoencoder(case: dict[str, Any]) -> MultimodalAutoencoder:
     if "zoo" in case:
         from ..zoo import load
 
-        return load(case["zoo"], dtype=torch.float64)
+        return load(case["zoo"], dtype=torch.float64, device=case.get("device"))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(case["init_seed"])
         encs = [

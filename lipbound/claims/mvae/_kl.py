@@ -57,12 +57,11 @@ def case_gaussians(case: dict[str, Any]):
 
 
 def _trained_cases() -> list[dict[str, Any]]:
-    """The ledger's trained runs; none under ``lipbound verify --no-zoo`` (``$LIPBOUND_NO_ZOO``)."""
-    import os
-
+    """The ledger's trained runs; none under ``lipbound verify --zoo none`` (``--no-zoo``)."""
+    from ..section3._zoo_cases import zoo_choice
     from ._runs import ledger_runs
 
-    if os.environ.get("LIPBOUND_NO_ZOO"):
+    if zoo_choice() == "none":
         return []
 
     return [{"family": f"trained:{r.schedule}:seed{r.seed}", "run": k} for k, r in enumerate(ledger_runs())]

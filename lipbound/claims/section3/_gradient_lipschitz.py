@@ -132,9 +132,9 @@ def sample_case(rng: np.random.Generator, index: int = 0) -> dict[str, Any]:
 
 def trained_cases() -> list[dict[str, Any]]:
     """The zoo's MLP models with smooth activations (sum-tanh, attention-tanh, concat3-tanh), B = 3."""
-    from ...zoo import ZOO
+    from ...zoo import get_spec
 
-    return [{**c, "B": ZOO_B} for c in zoo_cases(kind="mlp") if ZOO[c["zoo"]].activation in SMOOTH_ACTIVATIONS]
+    return [{**c, "B": ZOO_B} for c in zoo_cases(kind="mlp") if get_spec(c["zoo"]).activation in SMOOTH_ACTIVATIONS]
 
 
 def _set(linear: nn.Linear, w, b) -> None:

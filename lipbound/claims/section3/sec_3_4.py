@@ -94,10 +94,10 @@ def _trained() -> list[dict[str, Any]]:
     cases = zoo_cases(kind="mlp")
     if not cases:
         return []
-    from ...zoo import ZOO
+    from ...zoo import get_spec
 
     # the sum needs equal latent widths; zoo models with unequal widths are skipped
-    return [c for c in cases if len(set(ZOO[c["zoo"]].latent_dims)) == 1]
+    return [c for c in cases if len(set(get_spec(c["zoo"]).latent_dims)) == 1]
 
 
 EVALUATORS = {

@@ -131,9 +131,9 @@ def _trained_cases(setting: str = "separate") -> list[dict[str, Any]]:
     cases = zoo_cases(kind="mlp")
     if not cases:
         return []
-    from ...zoo import ZOO
+    from ...zoo import get_spec
 
-    return [{**c, "setting": setting} for c in cases if len(set(ZOO[c["zoo"]].latent_dims)) == 1]
+    return [{**c, "setting": setting} for c in cases if len(set(get_spec(c["zoo"]).latent_dims)) == 1]
 
 
 def _label(case: dict[str, Any]) -> str:
