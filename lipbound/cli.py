@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from . import __version__
+from ._args import int_range
 from .errors import LipboundError
 
 
@@ -116,26 +117,6 @@ MAX_EXAMPLES = 100_000
 #: the largest ``verify --seed``: numpy seeds any non-negative integer, but 2**32 - 1 keeps every
 #: seed valid for every generator the cases may use (numpy's legacy seeding included)
 MAX_SEED = 2**32 - 1
-
-
-def int_range(lo: int, hi: int, what: str):
-    """An argparse ``type`` accepting integers from ``lo`` to ``hi`` (inclusive); anything else is a
-    usage error (exit status 2) naming the range and ``what`` the number is.
-
-    >>> int_range(1, 5, "cases")("3")
-    3
-    """
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi} ({what}), got {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi} ({what}), got {value}")
-        return value
-
-    parse.__name__ = "integer"  # argparse names the type in some messages
-    return parse
 
 
 def _data_arg(text: str) -> tuple[str, str]:

@@ -66,11 +66,11 @@ def test_verify_unknown_claim(capsys):
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("--examples", "0", "must be from 1 to 100000 (sampled cases per reading), got 0"),
-    ("--examples", "1000000000", "must be from 1 to 100000 (sampled cases per reading), got 1000000000"),
-    ("--examples", "many", "expected an integer from 1 to 100000"),
-    ("--seed", "-5", f"must be from 0 to {2**32 - 1} (seed of the case generators), got -5"),
-    ("--seed", str(2**32), "must be from 0 to"),
+    ("--examples", "0", "must be an integer from 1 to 100000 (sampled cases per reading), got '0'"),
+    ("--examples", "1000000000", "must be an integer from 1 to 100000 (sampled cases per reading), got '1000000000'"),
+    ("--examples", "many", "must be an integer from 1 to 100000"),
+    ("--seed", "-5", f"must be an integer from 0 to {2**32 - 1} (seed of the case generators), got '-5'"),
+    ("--seed", str(2**32), "must be an integer from 0 to"),
 ])
 def test_verify_rejects_out_of_range_numbers_at_parse_time(option, value, message, no_work, capsys):
     """Out-of-range --examples and --seed are usage errors (exit 2, one message naming the range), not a

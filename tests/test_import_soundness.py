@@ -465,7 +465,7 @@ def test_bound_cli_prints_progress_lines_off_a_terminal(tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             main(["bound", str(path), "--input-shape", "3", "--time-limit", bad])
         assert exc.value.code == 2
-    assert "the time limit must be a positive number of seconds" in capsys.readouterr().err
+    assert "--time-limit: must be a finite positive number" in capsys.readouterr().err
 
 
 def test_bound_cli_soundness_guard_exits_3_and_writes_nothing(tmp_path, capsys, monkeypatch):

@@ -31,6 +31,7 @@ import threading
 import time
 from pathlib import Path
 
+from .._args import int_range, positive_float
 from ..errors import LipboundError, ShapeMismatchError
 from ._import import ModelFileError, load_model  # noqa: F401 - re-exported for the CLI's callers
 
@@ -67,29 +68,6 @@ def _domain_arg(text: str):
     if kind == "ball" and nums is not None and len(nums) == 1 and math.isfinite(nums[0]) and nums[0] > 0:
         return text, Ball(0.0, nums[0])
     raise argparse.ArgumentTypeError(f"{text!r}: expected box:LO,HI with LO < HI or ball:R with R > 0 (centred at 0)")
-
-
-def _int_range(lo: int, hi: int, what: str):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: {what} must be an integer from {lo} to {hi}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{text!r}: {what} must be an integer from {lo} to {hi}")
-        return v
-
-    return parse
-
-
-def _seconds_arg(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: the time limit must be a positive number of seconds")
-    return v
 
 
 # ------------------------------------------------------------------------- checks before the work
@@ -299,11 +277,11 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="PATH", help="write the bracket as JSON to PATH ('-' for stdout)")
     p.add_argument("--domain", type=_domain_arg, metavar="box:LO,HI|ball:R",
                    help="input set for pgd and for sampling inputs (default: standard normal samples, no pgd)")
-    p.add_argument("--samples", type=_int_range(1, MAX_SAMPLES, "--samples"), default=256, metavar="N",
+    p.add_argument("--samples", type=int_range(1, MAX_SAMPLES, "inputs for the lower bounds"), default=256, metavar="N",
                    help=f"inputs for power iteration and the paper's estimator (1..{MAX_SAMPLES}, default 256)")
-    p.add_argument("--seed", type=_int_range(0, 2**63 - 1, "--seed"), default=0, metavar="S",
+    p.add_argument("--seed", type=int_range(0, 2**63 - 1, "seed"), default=0, metavar="S",
                    help="seed of samples and iterations (default 0)")
-    p.add_argument("--time-limit", type=_seconds_arg, default=None, metavar="SECONDS",
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="SECONDS",
                    help="time budget of each SDP solve; when it runs out the best multipliers so far are verified "
                         f"(or the spectral product is reported). Default: {BASE_TIME_LIMIT:g} s plus "
                         f"{TIME_PER_CUBE:g} s per cubed layer width, at most {MAX_TIME_LIMIT:g} s")

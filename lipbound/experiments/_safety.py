@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .._args import _number, non_negative_float, non_negative_int, positive_float, positive_int  # noqa: F401 - re-exported
 from .._io import atomic_write_bytes
 from ..errors import LipboundError
 
@@ -366,34 +367,6 @@ def die_with_parent(parent_pid: int, *, poll_s: float = 0.5, grace_s: float = 10
 
 
 # ------------------------------------------------------------------ argument types
-def _number(kind, text: str, ok, want: str):
-    try:
-        v = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {want}, got {text!r}") from None
-    if isinstance(v, float) and not math.isfinite(v) or not ok(v):
-        raise argparse.ArgumentTypeError(f"must be {want}, got {text!r}")
-    return v
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    return _number(int, text, lambda v: v >= 1, "a positive integer")
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    return _number(int, text, lambda v: v >= 0, "a non-negative integer")
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    return _number(float, text, lambda v: v > 0, "a finite positive number")
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a finite number >= 0."""
-    return _number(float, text, lambda v: v >= 0, "a finite non-negative number")
 
 
 def track_every(text: str) -> int:

@@ -5,21 +5,11 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from .._args import int_range
+
 #: the resolution range of the figures: below 10 dpi nothing is legible; above 600 a figure of the
 #: report (up to about 13 x 12 inches) becomes a PNG of tens of megapixels and memory grows with it
 DPI_RANGE = (10, 600)
-
-
-def _dpi(text: str) -> int:
-    """argparse type of ``--dpi``: an integer in :data:`DPI_RANGE`."""
-    lo, hi = DPI_RANGE
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi}, got {text!r}") from None
-    if not lo <= value <= hi:
-        raise argparse.ArgumentTypeError(f"must be from {lo} to {hi} (dots per inch of the figures), got {value}")
-    return value
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -57,6 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="base URL of the built docs site for the claims' links (default: build/site under the "
                         "current directory, as a path relative to DIR; build it with `make docs`)")
     lo, hi = DPI_RANGE
-    p.add_argument("--dpi", type=_dpi, default=90, metavar="N",
+    p.add_argument("--dpi", type=int_range(*DPI_RANGE, "dots per inch of the figures"), default=90, metavar="N",
                    help=f"resolution of the PNG figures, {lo} to {hi} (default 90)")
     p.set_defaults(func=_cmd_report)
