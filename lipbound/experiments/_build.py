@@ -254,15 +254,17 @@ def memory_estimate(cfg, profile: ActivationProfile, ds, *, device: torch.device
     names = list(ds.modality_names)
     data = sum(_nbytes(ds.train[n], torch.float32) + _nbytes(ds.test[n], torch.float32) for n in names) if gpu else 0
     resident = data + 7 * profile.params + (CUDA_OVERHEAD if gpu else 0)
-    eb = eval_batch_size(cfg.batch_size, profile)
+    n_train, n_test = ds.train[names[0]].shape[0], ds.test[names[0]].shape[0]
+    bs = min(cfg.batch_size, n_train)  # the largest batch the run makes
+    eb = min(eval_batch_size(cfg.batch_size, profile), max(n_test, min(n_train, 512)))
     out = {"data": {"device": data, "host": 0, "detail": "training and test sets on the device"}}
-    act = int(cfg.batch_size * profile.forward * TRAIN_ACT_FACTOR)
+    act = int(bs * profile.forward * TRAIN_ACT_FACTOR)
     out["training"] = {"device": resident + act, "host": 0,
-                       "detail": f"batch of {cfg.batch_size}: {fmt_bytes(act)} of activations"}
+                       "detail": f"batch of {bs}: {fmt_bytes(act)} of activations"}
     ev = int(eb * profile.peak_pair * EVAL_ACT_FACTOR)
     out["evaluation"] = {"device": resident + ev, "host": 0, "detail": f"batches of {eb}: {fmt_bytes(ev)}"}
     if cfg.track_every >= 0:
-        k = min(cfg.track_inputs, ds.test[names[0]].shape[0])
+        k = min(cfg.track_inputs, n_test)
         esz = torch.empty((), dtype=next(iter(ds.test.values())).dtype).element_size()
         f64 = 8 / esz
         tr = int(2 * profile.params * f64 + k * profile.forward * f64 * TRACK_ACT_FACTOR)
@@ -275,7 +277,6 @@ def memory_estimate(cfg, profile: ActivationProfile, ds, *, device: torch.device
     if cfg.detect:
         from ._data import CORRUPTION_CACHE_BYTES
 
-        n_test = ds.test[names[0]].shape[0]
         enc = int(eb * max(profile.encoder_peak_pair) * EVAL_ACT_FACTOR)
         lat = int(3 * n_test * profile.latent * (len(names) + 1))
         biggest = max(_nbytes(ds.test[n]) for n in names)

@@ -65,6 +65,15 @@ class RunConfig:
         track_inputs: number of test samples the lower bound and the estimator use.
         device: ``cpu`` or ``cuda``.
         arch: ``small`` or ``paper`` (:class:`Architecture`).
+        detect: run failure detection (Section 5.7) after training.
+        patience: early stopping: stop after the first epoch that ends ``patience`` epochs without
+            an improvement of the test loss (the model's, summed over modalities) by more than
+            ``min_delta`` relative to the best so far (the epoch-0 loss counts); ``0`` (the
+            default) never stops early. The last epoch trained is tracked and recorded
+            (``done.json``: ``epochs_trained``, ``stopped_early``); a run that stopped early is
+            finished.
+        min_delta: the relative improvement that counts for ``patience``: epoch ``e`` improves
+            when its test loss is below ``best * (1 - min_delta)``; in [0, 1).
     """
 
     dataset: str
@@ -82,6 +91,8 @@ class RunConfig:
     device: str = "cpu"
     arch: str = "small"
     detect: bool = True
+    patience: int = 0
+    min_delta: float = 0.0
 
     def __post_init__(self) -> None:
         from ..models import FUSIONS
@@ -99,6 +110,11 @@ class RunConfig:
                 raise LipboundError(f"{name} must be a positive integer, got {v!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise LipboundError(f"lr must be a finite positive number, got {self.lr!r}")
+        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
+            raise LipboundError(f"patience must be a non-negative integer (0: no early stopping), got {self.patience!r}")
+        if (isinstance(self.min_delta, bool) or not isinstance(self.min_delta, (int, float))
+                or not math.isfinite(self.min_delta) or not 0 <= self.min_delta < 1):
+            raise LipboundError(f"min_delta must be a relative improvement in [0, 1), got {self.min_delta!r}")
         if self.arch not in ("small", "paper"):
             raise LipboundError(f"arch must be 'small' or 'paper', got {self.arch!r}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -132,8 +148,27 @@ class RunConfig:
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         return cls(**d)
 
+    @staticmethod
+    def stored(d: Any) -> Any:
+        """A configuration dict as stored by an earlier lipbound (``done.json``, checkpoints), with
+        the fields added since then set to their defaults (:data:`ADDED_FIELDS`), so that a run
+        stored before a field existed compares equal to the same run asked for now; anything
+        other than a dict is returned as it is.
+
+        >>> RunConfig.stored({"dataset": "synthetic"})["patience"]
+        0
+        """
+        if not isinstance(d, dict):
+            return d
+        return {**{k: v for k, v in ADDED_FIELDS.items() if k not in d}, **d}
+
     def with_(self, **kw) -> RunConfig:
         return replace(self, **kw)
+
+
+#: fields added to :class:`RunConfig` after results were first stored, with the value that gives
+#: the behaviour of a run stored without them (see :meth:`RunConfig.stored`)
+ADDED_FIELDS: dict[str, Any] = {"patience": 0, "min_delta": 0.0}
 
 
 def dataset_label(name: str) -> str:

@@ -31,6 +31,7 @@ import numpy as np
 
 from .._io import atomic_write_bytes, atomic_write_json
 from ..errors import LipboundError, require
+from ._build import MemoryBudgetError
 from ._config import ALL_FUSIONS, Preset, RunConfig, UnknownFusionError, dataset_label, folder_dataset, get_preset
 from ._data import generated_datasets, known_datasets
 from ._harness import MISMATCH_HINT, read_jsonl, run_state, write_jsonl
@@ -121,6 +122,25 @@ def plan(preset: Preset | str, *, datasets: Sequence[str] | None = None, fusions
     return out
 
 
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the platform has one, else
+    ``os.cpu_count()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Torch threads of each of ``workers`` parallel runs: ``max(1, cores // workers)``, so that the
+    pool uses every core without oversubscribing them (one in-process run: all cores).
+
+    >>> threads_per_worker(1, 16), threads_per_worker(4, 16), threads_per_worker(3, 2)
+    (16, 4, 1)
+    """
+    return max(1, (cpu_cores() if cores is None else int(cores)) // max(1, int(workers)))
+
+
 def _init_worker(threads: int) -> None:
     import torch
 
@@ -129,21 +149,28 @@ def _init_worker(threads: int) -> None:
 
 #: the progress queue of a pool worker (set by :func:`_init_pool_worker`)
 _WORKER_QUEUE = None
+#: how many runs share this machine with a pool worker's run (its memory budget is 1/share)
+_WORKER_SHARE = 1
 
 
-def _init_pool_worker(threads: int, queue, parent_pid: int) -> None:
+def _init_pool_worker(threads: int, queue, parent_pid: int, share: int = 1) -> None:
     """Initialiser of a process-pool worker: end with the parent (:func:`die_with_parent`), torch
-    threads, and the queue that carries per-epoch progress to the parent."""
-    global _WORKER_QUEUE
+    threads, the queue that carries per-epoch progress to the parent, and the number of runs that
+    share the machine (for the pre-flight memory check)."""
+    global _WORKER_QUEUE, _WORKER_SHARE
     die_with_parent(parent_pid)
     _init_worker(threads)
     _WORKER_QUEUE = queue
+    _WORKER_SHARE = max(1, int(share))
 
 
-def run_one(cfg: dict, out: str, queue=None, threads: int | None = None) -> dict:
+def run_one(cfg: dict, out: str, queue=None, threads: int | None = None, share: int | None = None) -> dict:
     """Train one run (a picklable top-level function for the executors); never raises for a failed
     run: returns ``{"run_id", "status": "trained" | "skipped" | "running-elsewhere" | "diverged" |
-    "error", ...}`` (``running-elsewhere``: another process holds the run's lock)."""
+    "error", ...}`` (``running-elsewhere``: another process holds the run's lock). A run whose
+    pre-flight memory check fails (:class:`~lipbound.experiments._build.MemoryBudgetError`) raises:
+    it is a setting to change, not a failed run, and it stops the sweep. ``share``: the number of
+    runs sharing the machine (default: the pool's, else 1)."""
     from ._harness import TrainingDivergedError, train_run
     from ._safety import RunLockedError
 
@@ -155,10 +182,11 @@ def run_one(cfg: dict, out: str, queue=None, threads: int | None = None) -> dict
     if queue is not None:
         queue.put((c.run_id, 0, c.epochs))
     try:
-        r = train_run(c, Path(out) / "runs" / c.run_id, on_epoch=report)
+        r = train_run(c, Path(out) / "runs" / c.run_id, on_epoch=report,
+                      share=_WORKER_SHARE if share is None else share)
     except WorkerTerminated:  # a pool worker told to stop (its parent ended or stops the pool)
         os._exit(128 + int(signal.SIGTERM))
-    except SweepInterrupted:
+    except (SweepInterrupted, MemoryBudgetError):
         raise
     except RunLockedError as exc:
         return {"run_id": c.run_id, "status": "running-elsewhere", "error": str(exc)}
@@ -321,10 +349,15 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
     of another configuration is an error listing them all. Runs another process is training (their
     lock is held) are left to it and reported in ``running_elsewhere``.
 
-    ``executor="local"`` runs them in this process (``workers=1``) or on a process pool of
-    ``workers`` spawned processes with ``threads`` torch threads each (default 1), which end when
-    this process ends; ``executor="ray"`` submits them as Ray tasks (``ray.init(num_cpus=workers)``
-    unless Ray is already initialised). Runs whose loss diverges are reported in ``meta.json``
+    ``executor="local"`` runs them in this process (``workers=1``; torch's thread count is left as
+    it is, all cores by default, unless ``threads`` is given) or on a process pool of ``workers``
+    spawned processes with ``threads`` torch threads each (default :func:`threads_per_worker`:
+    ``max(1, cores // workers)``), which end when this process ends; ``executor="ray"`` submits them
+    as Ray tasks (``ray.init(num_cpus=workers)`` unless Ray is already initialised), with the same
+    default threads. A run whose pre-flight memory check fails stops the sweep with
+    :class:`~lipbound.experiments._build.MemoryBudgetError` (runs finished before are kept); each
+    of ``workers`` parallel runs is checked against 1/``workers`` of the free memory. Runs whose
+    loss diverges are reported in ``meta.json``
     (``failed``) and do not stop the sweep. SIGTERM (:class:`SweepInterrupted`) or SIGINT
     (:class:`KeyboardInterrupt`) stop the sweep and the pool. Finally :func:`finalize` rebuilds the top-level files from every
     finished run in ``out``.
@@ -339,8 +372,7 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
         raise LipboundError("the sweep has duplicate runs")
     out = Path(out)
     states = check_sweep(out, configs)
-    if threads is None:
-        threads = 1  # the models of the CPU presets are small: one thread per run beats oversubscription
+    pool_threads = threads if threads is not None else threads_per_worker(workers)  # parallel runs share the cores
     device = configs[0].device if configs else "cpu"
     t0 = time.perf_counter()
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -370,27 +402,35 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
             if stop_after and len(summary.trained) + len(summary.failed) >= stop_after:
                 raise SweepInterrupted(f"stopped after {stop_after} run(s) ({STOP_AFTER_ENV}); rerun to finish")
 
-        if executor == "ray":
-            _ray_map(todo, out, workers, threads, finished, bars)
-        elif workers == 1 or len(todo) <= 1:
-            import torch
+        def wrap_up(**more) -> None:
+            summary.seconds = time.perf_counter() - t0
+            finalize(out, configs, preset=preset, command=command, device=device, claims=claims,
+                     extra={"executor": executor, "workers": workers, "failed": summary.failed,
+                            "running_elsewhere": summary.running_elsewhere,
+                            "seconds_this_invocation": summary.seconds, "trained_this_invocation": len(summary.trained),
+                            "skipped_this_invocation": len(summary.skipped), **more})
 
-            old = torch.get_num_threads()
-            torch.set_num_threads(threads)
-            try:
-                for c in todo:
-                    bars.start(c.run_id, c.epochs)
-                    finished(run_one(c.to_dict(), str(out), queue=bars.inline_queue()))
-            finally:
-                torch.set_num_threads(old)
-        else:
-            _pool_map(todo, out, workers, threads, finished, bars)
-        summary.seconds = time.perf_counter() - t0
-        finalize(out, configs, preset=preset, command=command, device=device, claims=claims,
-                 extra={"executor": executor, "workers": workers, "failed": summary.failed,
-                        "running_elsewhere": summary.running_elsewhere,
-                        "seconds_this_invocation": summary.seconds, "trained_this_invocation": len(summary.trained),
-                        "skipped_this_invocation": len(summary.skipped)})
+        try:
+            if executor == "ray":
+                _ray_map(todo, out, workers, pool_threads, finished, bars)
+            elif workers == 1 or len(todo) <= 1:
+                import torch
+
+                old = torch.get_num_threads()
+                if threads is not None:
+                    torch.set_num_threads(threads)
+                try:
+                    for c in todo:
+                        bars.start(c.run_id, c.epochs)
+                        finished(run_one(c.to_dict(), str(out), queue=bars.inline_queue(), share=1))
+                finally:
+                    torch.set_num_threads(old)
+            else:
+                _pool_map(todo, out, workers, pool_threads, finished, bars)
+        except MemoryBudgetError as exc:  # a setting to change: the folder's files describe what finished
+            wrap_up(stopped=str(exc))
+            raise
+        wrap_up()
     return summary
 
 
@@ -402,7 +442,7 @@ def _pool_map(todo, out, workers, threads, finished, bars) -> None:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker,
-                               initargs=(threads, q, os.getpid()))
+                               initargs=(threads, q, os.getpid(), min(workers, len(todo))))
     try:
         pending = {pool.submit(run_one, c.to_dict(), str(out)) for c in todo}
         while pending:
@@ -443,7 +483,7 @@ def _ray_map(todo, out, workers, threads, finished, bars) -> None:
     if not ray.is_initialized():
         ray.init(num_cpus=workers, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     task = ray.remote(num_cpus=1)(run_one)
-    pending = [task.remote(c.to_dict(), str(out), None, threads) for c in todo]
+    pending = [task.remote(c.to_dict(), str(out), None, threads, min(workers, len(todo))) for c in todo]
     for c in todo:
         bars.start(c.run_id, c.epochs)
     while pending:
