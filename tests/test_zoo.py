@@ -153,6 +153,36 @@ def test_training_is_deterministic():
     assert not _same_weights(a, c)
 
 
+def test_shared_epoch_loop_gives_the_weights_of_the_plain_loop():
+    """The zoo trains with the epoch loop the experiments harness runs (train_epoch: losses checked on
+    the host every 50 batches); the weights must be those of the plain per-batch loop it replaced, bit
+    for bit, so that cached zoo models stay valid (TRAINER_FORMAT unchanged). attention-tanh has the L2
+    term; 3 epochs, seed 5, batch 16 (16 batches per epoch)."""
+    spec = replace(ZOO["attention-tanh"], epochs=3)
+    a, ref = build(spec), build(spec)
+    data = spec_data(spec)
+    result = train(a, data, epochs=3, batch_size=16, seed=5)
+    gen = torch.Generator().manual_seed(5)
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-3)
+    ref.train()
+    losses = []
+    n = data[0].shape[0]
+    for _ in range(3):
+        perm = torch.randperm(n, generator=gen)
+        total = torch.zeros(())
+        for lo in range(0, n, 16):
+            idx = perm[lo:lo + 16]
+            loss = ref.loss([x.index_select(0, idx) for x in data])
+            assert bool(torch.isfinite(loss))
+            opt.zero_grad(set_to_none=True)
+            (loss + ref.fusion.regularization_loss()).backward()
+            opt.step()
+            total += loss.detach() * idx.numel()
+        losses.append(float(total) / n)
+    assert _same_weights(a, ref)
+    assert result.losses == losses
+
+
 def test_training_names_the_epoch_of_a_non_finite_loss():
     spec = replace(ZOO["concat-relu"], n_samples=64)
     data = spec_data(spec)
