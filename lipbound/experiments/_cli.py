@@ -94,7 +94,8 @@ def register(subparsers) -> None:
     t.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
     t.add_argument("--seed", type=non_negative_int, default=0, metavar="S", help="seed of weights and batch order (default 0)")
     t.add_argument("--size", choices=("small", "paper"), default="small", help="dataset size (default small)")
-    t.add_argument("--arch", choices=("small", "paper"), default="small", help="architecture (default small)")
+    t.add_argument("--arch", choices=("small", "medium", "paper"), default="small",
+                   help="architecture (default small; medium: Section 5.3 on 32-pixel images; paper: Section 5.3)")
     t.add_argument("--track-every", type=track_every, default=0, metavar="K",
                    help="Lipschitz tracking every K epochs; 0 = automatic (<= 15%% of training time), -1 = off")
     t.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -103,7 +104,7 @@ def register(subparsers) -> None:
     t.set_defaults(func=_cmd_train, command=None)
 
     r = subparsers.add_parser("reproduce", help="run a preset sweep of the paper's experiments (Section 5)")
-    r.add_argument("--preset", required=True, choices=tuple(PRESETS), help="tiny | smoke | paper")
+    r.add_argument("--preset", required=True, choices=tuple(PRESETS), help="tiny | smoke | medium (the CPU preset) | paper (for a GPU)")
     r.add_argument("--dataset", action="append", metavar="NAME",
                    help="dataset, or folder:PATH (repeatable; default: the preset's)")
     r.add_argument("--fusion", action="append", metavar="NAME", help="fusion (repeatable; default: the preset's)")

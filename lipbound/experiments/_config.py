@@ -40,6 +40,15 @@ class Architecture:
 SMALL_ARCH = Architecture()
 PAPER_ARCH = Architecture(latent_dim=288, hidden=(64, 128, 128, 256, 256), channels=(256, 128, 64, 32, 32, 32),
                           attention_projection="mlp2")
+#: Section 5.3 on small images: the paper's sensor MLP widths, latent 288 and two-layer attention
+#: network of 288 exactly; the image encoder keeps the kernel (5), stride (2), padding (1) and ReLU but
+#: has four convolutions (32 -> 15 -> 7 -> 3 -> 1 pixels: six stride-2 layers need images of at
+#: least 125 pixels) with channels 32-16-16-16 instead of 256-128-64-32-32-32 (the paper's first
+#: layers cost over 100 MFLOP per 32-pixel image and sample; these about 1.5)
+MEDIUM_ARCH = Architecture(latent_dim=288, hidden=(64, 128, 128, 256, 256), channels=(32, 16, 16, 16),
+                           attention_projection="mlp2")
+#: architecture name -> :class:`Architecture` (``RunConfig.arch``)
+ARCHITECTURES: dict[str, Architecture] = {"small": SMALL_ARCH, "medium": MEDIUM_ARCH, "paper": PAPER_ARCH}
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ class RunConfig:
             epoch is tracked if nothing was before), or ``-1`` for no tracking.
         track_inputs: number of test samples the lower bound and the estimator use.
         device: ``cpu`` or ``cuda``.
-        arch: ``small`` or ``paper`` (:class:`Architecture`).
+        arch: ``small``, ``medium`` or ``paper`` (:data:`ARCHITECTURES`).
         detect: run failure detection (Section 5.7) after training.
         patience: early stopping: stop after the first epoch that ends ``patience`` epochs without
             an improvement of the test loss (the model's, summed over modalities) by more than
@@ -115,8 +124,8 @@ class RunConfig:
         if (isinstance(self.min_delta, bool) or not isinstance(self.min_delta, (int, float))
                 or not math.isfinite(self.min_delta) or not 0 <= self.min_delta < 1):
             raise LipboundError(f"min_delta must be a relative improvement in [0, 1), got {self.min_delta!r}")
-        if self.arch not in ("small", "paper"):
-            raise LipboundError(f"arch must be 'small' or 'paper', got {self.arch!r}")
+        if self.arch not in ARCHITECTURES:
+            raise LipboundError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise LipboundError(f"device must be cpu or cuda, got {self.device!r}")
 
@@ -139,7 +148,7 @@ class RunConfig:
 
     @property
     def architecture(self) -> Architecture:
-        return PAPER_ARCH if self.arch == "paper" else SMALL_ARCH
+        return ARCHITECTURES[self.arch]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,6 +244,10 @@ class Preset:
 #: lambdas of the ablation: the paper spans nine decades (Section 5.9; the endpoints were lost in
 #: the recovered text); the presets take one value per decade or two
 PAPER_LAMBDAS = tuple(10.0 ** k for k in range(-8, 2))
+#: the ``medium`` preset's ablation: both ends of the paper's nine decades and every other decade
+MEDIUM_LAMBDAS = (1e-8, 1e-6, 1e-4, 1e-2, 1.0, 10.0)
+#: the ``medium`` preset's epoch cap (its runs stop earlier when the test loss plateaus)
+MEDIUM_MAX_EPOCHS = 60
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(
@@ -247,6 +260,16 @@ PRESETS: dict[str, Preset] = {
         "smoke", None, ALL_FUSIONS, trials=3, epochs=4,
         ablation=("attention-regularized-scaled", (1e-4, 1e-2, 1.0), None),
         description="all fusions x all generated datasets x 3 trials, small images; minutes on a 2-core CPU"),
+    "medium": Preset(
+        "medium", None, ALL_FUSIONS, trials=5, epochs=MEDIUM_MAX_EPOCHS, arch="medium",
+        ablation=("attention-regularized-scaled", MEDIUM_LAMBDAS, ("pick-and-place",)),
+        description="the CPU preset, faithful to Sections 5.3-5.9 but for the image size: every fusion x every "
+                    "generated dataset (the trimodal one included) x 5 trials (half the paper's 10), Section 5.3's "
+                    "MLP, latent and attention widths with a 4-layer image encoder for 32-pixel images, Adam, "
+                    "batch 64, trained until the test loss plateaus (patience 5 epochs, 0.5% relative; at most "
+                    "60 epochs), detection after training, and the lambda ablation over nine decades (6 values); "
+                    "under 90 minutes with 2 workers on a 2-core CPU (benchmarks/RESULTS.md)",
+        run={"patience": 5, "min_delta": 0.005}),
     "paper": Preset(
         "paper", None, ALL_FUSIONS, trials=10, epochs=100, size="paper", arch="paper",
         ablation=("attention-regularized-scaled", PAPER_LAMBDAS, None),
@@ -262,7 +285,7 @@ def get_preset(name: str) -> Preset:
     >>> get_preset("huge")
     Traceback (most recent call last):
     ...
-    lipbound.experiments._config.UnknownPresetError: unknown preset 'huge'; known presets: tiny, smoke, paper
+    lipbound.experiments._config.UnknownPresetError: unknown preset 'huge'; known presets: tiny, smoke, medium, paper
     """
     try:
         return PRESETS[name]
