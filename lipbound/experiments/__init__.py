@@ -10,6 +10,8 @@ the results directory that ``lipbound train`` / ``lipbound reproduce`` write (``
 from ._build import SeriesDecoder, SeriesEncoder, build_model, modality_mse, param_norm
 from ._config import (
     ALL_FUSIONS,
+    ARCHITECTURES,
+    MEDIUM_ARCH,
     PAPER_ARCH,
     PRESETS,
     SMALL_ARCH,
@@ -39,7 +41,9 @@ from ._tracking import power_lower, track
 
 __all__ = [
     "ALL_FUSIONS",
+    "ARCHITECTURES",
     "EXECUTORS",
+    "MEDIUM_ARCH",
     "PAPER_ARCH",
     "PRESETS",
     "SMALL_ARCH",
