@@ -97,8 +97,8 @@ _hits = {}
 _dur = {}
 _cur = [None]
 if _OUT:
-    for ent in json.loads(os.environ["MUTATION_TRACE_TARGETS"]):
-        _codes[(os.path.realpath(ent[0]), ent[2])] = ent[1]
+    for ent in json.loads(os.environ["MUTATION_TRACE_TARGETS"]):  # several targets may share a function
+        _codes.setdefault((os.path.realpath(ent[0]), ent[2]), []).append(ent[1])
 
     _files = {f for f, _ in _codes}
     _real = {}  # co_filename -> its real path if it is a target file, else None
@@ -110,9 +110,9 @@ if _OUT:
         if real == 0:
             real = _real[fn] = os.path.realpath(fn) if os.path.realpath(fn) in _files else None
         if real is not None and _cur[0] is not None:
-            key = _codes.get((real, code.co_firstlineno))
-            if key is not None:
-                _hits.setdefault(_cur[0], set()).add(key)
+            keys = _codes.get((real, code.co_firstlineno))
+            if keys is not None:
+                _hits.setdefault(_cur[0], set()).update(keys)
         return None
 
     sys.settrace(_tracer)
@@ -155,6 +155,7 @@ class Mutant:
     line: int
     change: str
     source: str = field(repr=False)
+    code: str = ""  # the mutated line as written (stripped): identifies the mutant across line shifts
     status: str = "pending"  # killed / survived / timeout / no-tests
     by: str = ""  # the first failing test, or "before" / "after"
     stage: str = ""
@@ -222,6 +223,15 @@ def _skip_children(node: ast.AST) -> set[int]:
         elif isinstance(n, ast.AnnAssign):
             mark(n.annotation)
     return skip
+
+
+def _marked_line(span: _Span, node: ast.AST) -> str:
+    """The mutated node's first line, stripped, with the node's part of it in [[ ]]."""
+    line = span.lines[node.lineno - 1].rstrip("\n")
+    a = span.pos(node.lineno, node.col_offset) - span.starts[node.lineno - 1]
+    b = (span.pos(node.end_lineno, node.end_col_offset) - span.starts[node.lineno - 1]
+         if node.end_lineno == node.lineno else len(line))
+    return (line[:a] + "[[" + line[a:b] + "]]" + line[b:]).strip()
 
 
 def _mutations(node: ast.AST, span: _Span):
@@ -322,7 +332,8 @@ def enumerate_mutants(root: Path, only: list[str] | None = None) -> list[Mutant]
                             if h in seen:
                                 continue
                             seen.add(h)
-                            out.append(Mutant(len(out) + 1, rel, name, node.lineno, desc, new_text))
+                            out.append(Mutant(len(out) + 1, rel, name, node.lineno, desc, new_text,
+                                              _marked_line(span, node)))
     return out
 
 
@@ -421,49 +432,143 @@ def covering(trace: dict, key: str, allowed: list[str]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------- report
-def to_markdown(muts: list[Mutant], info: dict) -> str:
-    def score(stage: str) -> tuple[int, int]:
-        killed = sum(1 for m in muts if m.status in ("killed", "timeout") and (stage == "after" or m.stage == "before"))
-        return killed, len(muts)
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
-    kb, n = score("before")
-    ka, _ = score("after")
+
+def to_markdown(muts: list[Mutant], info: dict) -> str:
+    killed = {"before": [m for m in muts if m.status in ("killed", "timeout") and m.stage == "before"],
+              "after": [m for m in muts if m.status in ("killed", "timeout")]}
+    n = len(muts)
+    surv = [m for m in muts if m.status in ("survived", "no-tests")]
+    explained = [m for m in surv if note_of(m)]
+    kb, ka = len(killed["before"]), len(killed["after"])
+    pct = lambda k, d: f"{100 * k / max(d, 1):.1f}%"  # noqa: E731
     lines = [
         "## Mutation score of the soundness path (`benchmarks/bench_mutation.py`)",
         "",
         f"Command: `{info['command']}`  ",
-        f"Machine: {info['machine']}; {info['minutes']:.1f} min in all (baseline trace {info['trace_s']:.0f} s).",
+        f"Machine: {info['machine']}; {info['minutes']:.0f} min in all (tracing the tests: {info['trace_s']:.0f} s).",
         "",
-        "Each mutant changes one operator, constant, comparison or rounding call of one function (list in the "
-        "script's docstring), is applied to a copy of the repository, and is run against the tests that call "
-        "the mutated function (found by tracing the selection once), `pytest -x -q -p no:cacheprovider`, "
-        "hypothesis's ci examples (derandomized) without shrinking. Killed: a test failed (or the run passed "
-        "its timeout, 30 s + 3x the tests' baseline time).",
+        "Each mutant changes one operator, constant, comparison or rounding call of one function (operators in "
+        "the script's docstring), is applied to a copy of the repository (the working tree is never written), "
+        "and is run against the tests that call the mutated function (found by tracing the selection once on "
+        "the unmutated copy) with `pytest -x -q -p no:cacheprovider`, hypothesis's derandomized ci examples, "
+        "no shrinking. Killed: a test failed, or the run passed its timeout (30 s + 3x the tests' baseline time).",
         "",
-        f"Targets: {'; '.join(f'`{f}`: ' + ', '.join(q) for f, q in TARGETS.items())}.",
+        "Targets: " + "; ".join(f"`{f}`: " + ", ".join(q) for f, q in TARGETS.items()) + ".",
         "",
-        f"- **before** (existing tests: {', '.join(f'`{t}`' for t in EXISTING_TESTS if t.startswith('tests/'))}, "
-        f"and the targets' doctests): **{kb}/{n} killed ({100 * kb / max(n, 1):.1f}%)**",
-        f"- **after** (adding {', '.join(f'`{t}`' for t in NEW_TESTS)}): **{ka}/{n} killed "
-        f"({100 * ka / max(n, 1):.1f}%)**",
+        f"- **before**: the existing tests ({', '.join(f'`{t}`' for t in info['existing'] if t.startswith('tests/'))}"
+        f" and the targets' doctests) kill **{kb}/{n} ({pct(kb, n)})**",
+        f"- **after**: adding {', '.join(f'`{t}`' for t in info['new'])}: **{ka}/{n} ({pct(ka, n)})**; "
+        f"{len(explained)} of the {len(surv)} survivors are explained below (equivalent mutants, or changes no "
+        f"input can observe), so **{ka}/{n - len(explained)} ({pct(ka, n - len(explained))}) of the others**",
     ]
     if info.get("dropped"):
         lines.append(f"- tests failing on the unmutated copy, left out: {', '.join(info['dropped'])}")
-    surv = [m for m in muts if m.status in ("survived", "no-tests")]
-    lines += ["", f"Survivors after: {len(surv)}" + (" (each explained in `benchmarks/mutation_equivalents.md`)"
-                                                       if surv else ""), ""]
-    lines += ["| # | file | line | function | change | before | after | killed by |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| file | mutants | killed before | killed after | survivors (explained) |", "|---|---|---|---|---|"]
+    for f in TARGETS:
+        ms = [m for m in muts if m.file == f]
+        if ms:
+            sv = [m for m in ms if m in surv]
+            lines.append(f"| `{f}` | {len(ms)} | {sum(m in killed['before'] for m in ms)} | "
+                         f"{sum(m in killed['after'] for m in ms)} | {len(sv)} ({sum(bool(note_of(m)) for m in sv)}) |")
+    if surv:
+        lines += ["", "Survivors:", "", "| # | file:line | function | change | why it survives |", "|---|---|---|---|---|"]
+        for m in surv:
+            lines.append(f"| {m.id} | `{m.file.rsplit('/', 1)[-1]}:{m.line}` | `{m.function}` | {_cell(m.change)} | "
+                         f"{_cell(note_of(m) or 'UNEXPLAINED' + (' (no test calls it)' if m.status == 'no-tests' else ''))} |")
+    lines += ["", f"<details><summary>All {n} mutants</summary>", "",
+              "| # | file:line | function | change | before | after | first failing test |", "|---|---|---|---|---|---|---|"]
     for m in muts:
-        before = "killed" if m.stage == "before" and m.status in ("killed", "timeout") else (
-            "no tests" if m.status == "no-tests" and m.stage == "before" else "survived")
-        after = m.status.replace("no-tests", "survived (no tests)")
-        ch = m.change.replace("|", "\\|")
-        by = m.by.replace("|", "\\|")
-        lines.append(f"| {m.id} | `{m.file.rsplit('/', 1)[-1]}` | {m.line} | `{m.function}` | {ch} | {before} | "
-                     f"{after} | `{by}` |" if by else
-                     f"| {m.id} | `{m.file.rsplit('/', 1)[-1]}` | {m.line} | `{m.function}` | {ch} | {before} | {after} | |")
+        before = "killed" if m in killed["before"] else "survived"
+        after = "killed" if m in killed["after"] else "survived"
+        lines.append(f"| {m.id} | `{m.file.rsplit('/', 1)[-1]}:{m.line}` | `{m.function}` | {_cell(m.change)} | "
+                     f"{before} | {after}{' (timeout)' if m.status == 'timeout' else ''} | "
+                     f"{('`' + _cell(m.by) + '`') if m.by and m.status == 'killed' else ''} |")
+    lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+_TIE = ("differs only when two computed floats are exactly equal ({}); no test input produces that "
+        "tie, and at a tie both choices are sound")
+_SQUARE = "the matrix is square: shape[1] == shape[0]"
+_FOUR_D = "conv weights are 4-D: index 2 is index -2"
+_Q_FAILS = ("once the Q - cI check fails it fails for every larger c (c only grows, and the Cholesky's "
+            "error is far below the margin added), so every later try fails the same way and the same "
+            "CertificateError is raised; the change only alters how many tries come first")
+_MK = ("dead branch: reaching it needs the Schur estimate's Cholesky factorisations of -Q to succeed, so "
+       "every hidden block of -Q has a positive diagonal, and |M|'s diagonal is at least -Q's: mk > 0")
+
+#: why a surviving mutant survives: (file, function, change as listed, the mutated line with the
+#: mutated part in [[ ]]) -> reason. Only mutants that no input can tell apart from the original
+#: (equivalent) or that differ only at exact float ties are listed; any other survivor is reported
+#: UNEXPLAINED.
+_S, _D, _E, _N, _R = ("lipbound/bounds/_spectral.py", "lipbound/bounds/_sdp.py", "lipbound/bounds/_eigopt.py",
+                      "lipbound/bounds/_network.py", "lipbound/claims/_runner.py")
+_RANK = "the initial rank is never compared: the first failure is taken because worst_fail is None"
+NOTES: dict[tuple[str, str, str, str], str] = {
+    (_S, "_conv_pieces", "`-2` -> `2`", "kh, kw = W.shape[[[-2]]:]"): _FOUR_D,
+    (_S, "_conv_pieces", "`-2` -> `2`", "return kernels, tuple(m.stride), pad, tuple(in_shape[[[-2]]:])"):
+        "the last returned value is discarded by the only caller (conv_norm_upper)",
+    (_S, "_conv_pieces", "`2` -> `3`", "return kernels, tuple(m.stride), pad, tuple(in_shape[-[[2]]:])"):
+        "the last returned value is discarded by the only caller (conv_norm_upper)",
+    (_S, "conv_norm_upper", "`-2` -> `2`", "kh, kw = kernels[0].shape[[[-2]]:]"): _FOUR_D,
+    (_S, "conv_norm_upper", "`-2` -> `2`", "absK = K.abs().sum(dim=([[-2]], -1))"): _FOUR_D,
+    (_S, "layer_norms", "`lo > u` -> `lo >= u`", "if [[lo > u]]:  # pragma: no cover - would be a soundness bug"):
+        "lo = ||A v|| (1 - 1e-10) for a unit v is below ||A|| <= u by far more than float64 error: lo == u "
+        "cannot happen",
+    (_S, "layer_norms", "`abs(b)` -> `b` (call removed)",
+     'rows.append({"name": l.name, "kind": l.kind, "upper": max(abs(a), [[abs(b)]]), "lower": None})'):
+        "beta > 0 for every supported activation (ReLU, Tanh 1, Sigmoid 1/4, LeakyReLU/ELU >= 1, GELU 1.13)",
+    (_D, "build_lmi", "`0` -> `1`", "N = n0 + Q.shape[[[0]]]"): _SQUARE,
+    (_D, "verify_certificate", "`0` -> `1`", "nq = Q.shape[[[0]]]"): _SQUARE,
+    (_D, "verify_certificate", "`lam_q < -eQ` -> `lam_q <= -eQ`", "if not [[lam_q < -eQ]]:"):
+        _TIE.format("lambda_max(Q) == -e_Q"),
+    (_D, "verify_certificate", "`lam + err <= 0` -> `lam + err < 0`", "if [[lam + err <= 0]]:"):
+        _TIE.format("lambda_max(M) + e == 0"),
+    (_D, "checked_multipliers", "`1` -> `2`",
+     "ts = [np.clip(np.asarray(t, dtype=np.float64).reshape(-[[1]]), 0.0, None) for t in ts]"):
+        "numpy reads any negative size as the inferred one: reshape(-2) is reshape(-1)",
+    (_E, "_abs_blocks", "`0` -> `1`",
+     "diag = [Dk + (c if absolute else -c) * np.eye(Dk.shape[[[0]]]) for Dk in diag]"): _SQUARE,
+    (_E, "_block_cholesky", "`1` -> `2`", "for k in range(n - 1, -[[1]], -1):"):
+        "the loop's stop value: the loop leaves at k == 0 by its break, before reaching either stop",
+    (_E, "verify_certificate_banded", "`np.abs(np.diag(Dk))` -> `np.diag(Dk)` (call removed)",
+     "m = [float(np.max([[np.abs(np.diag(Dk))]])) for Dk in dg]"):
+        "the blocks are those of |M| (absolute=True): their diagonal is >= 0",
+    (_E, "verify_certificate_banded", "`mk > 0` -> `mk >= 0`",
+     "d = [1.0] + [2.0 ** round(0.5 * math.log2(rho_hat / mk)) if [[mk > 0]] else 1.0 for mk in m[1:]]"): _MK,
+    (_E, "verify_certificate_banded", "`1.0` -> `0.5`",
+     "d = [1.0] + [2.0 ** round(0.5 * math.log2(rho_hat / mk)) if mk > 0 else [[1.0]] for mk in m[1:]]"): _MK,
+    (_E, "verify_certificate_banded", "`1e-300` -> `5e-301`",
+     "rho_hat = rho_hat if rho_hat > 0 else max(max(m), [[1e-300]])"): "the floor is dead: max(m) > 0 (" + _MK[12:] + ")",
+    (_E, "verify_certificate_banded", "`4` -> `5`", "c *= [[4]]"): _Q_FAILS,
+    (_E, "verify_certificate_banded", "`c > 1e+300` -> `c >= 1e+300`", "if [[c > 1e300]]:"): _Q_FAILS,
+    (_E, "verify_certificate_banded", "`1e+300` -> `5e+299`", "if c > [[1e300]]:"): _Q_FAILS,
+    (_E, "verify_certificate_banded", "`c >= need * (1 + 1e-06)` -> `c > need * (1 + 1e-06)`",
+     "if ok and [[c >= need * (1 + 1e-6)]]:"): _TIE.format("c == need (1 + 1e-6)"),
+    (_E, "verify_certificate_banded", "`1e-300` -> `5e-301`",
+     "delta = max(2 * delta, 1e-12 * max(rho, [[1e-300]]), 2 * c)"):
+        "the floor is dead: rho = max(lam, 0) + c + delta >= c >= 1e-300 (c starts at >= 1e-300 and only grows)",
+    (_N, "_gelu_tanh_range", "`1.0` -> `0.5`", "return float(g.min()) - 1e-6, max(float(g.max()), [[1.0]]) + 1e-6"):
+        "the slope's maximum on the grid is 1.1289 > 1: the guard max(., 1.0) never binds",
+    (_N, "slope_interval", "`1.0` -> `0.5`", "return min(0.0, a, [[1.0]]), max(0.0, a, 1.0)"):
+        "min(0.0, a, .) is at most 0.0, below either constant",
+    (_N, "slope_interval", "`0.0` -> `1.0`", "return min(0.0, a, 1.0), max([[0.0]], a, 1.0)"):
+        "max(., a, 1.0) is at least 1.0, above either constant",
+    (_N, "dense_chain", "`abs(act[1])` -> `act[1]` (call removed)", "post = max(abs(act[0]), [[abs(act[1])]])"):
+        "act[0] <= act[1]: if act[1] < 0 then |act[0]| >= |act[1]|, so max(|a|, b) = max(|a|, |b|)",
+    (_N, "dense_chain", "`0` -> `1`", "n = W.shape[[[0]]]"):
+        "dead store: n is read only before the first Linear layer (identity first layer, no Linear at all)",
+    (_R, "check_reading", "`False` -> `True`", "worst_rank: tuple[bool, float] = ([[False]], -np.inf)"): _RANK,
+    (_R, "check_reading", "`-np.inf` -> `np.inf`", "worst_rank: tuple[bool, float] = (False, [[-np.inf]])"): _RANK,
+    (_R, "check_reading", "`np.inf` -> `-np.inf`", "worst_rank: tuple[bool, float] = (False, -[[np.inf]])"): _RANK,
+}
+
+
+def note_of(m: Mutant) -> str:
+    return NOTES.get((m.file, m.function, m.change, m.code), "")
 
 
 def main(argv=None) -> int:
@@ -518,7 +623,8 @@ def main(argv=None) -> int:
                 print(f"[{stage}] #{m.id:3d} {m.file}:{m.line} {m.function}: {m.change} -> {m.status} "
                       f"{m.by} ({m.seconds:.0f} s, {len(tests)} tests)", flush=True)
         info = {"command": _command(), "machine": _machine(args.note), "trace_s": trace["seconds"],
-                "minutes": (time.perf_counter() - t_start) / 60, "dropped": trace["failed"]}
+                "minutes": (time.perf_counter() - t_start) / 60, "dropped": trace["failed"],
+                "existing": existing, "new": new}
         md = to_markdown(muts, info)
         if args.json:
             args.json.write_text(json.dumps({"info": info, "mutants": [
