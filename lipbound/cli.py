@@ -239,11 +239,12 @@ def _verify(args: argparse.Namespace) -> int:
 
     import torch
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from ._io import atomic_write_json, atomic_write_text, json_safe
+    from ._progress import Steps
     from .claims import CLAIMS, check_reading, get_claim
+    from .claims.section3._zoo_cases import prepare_zoo
 
     claims = [get_claim(c) for c in args.claim] if args.claim else list(CLAIMS.values())
     data = _check_inputs(args, claims)
@@ -252,14 +253,13 @@ def _verify(args: argparse.Namespace) -> int:
     jobs = [(c, r.name) for c in claims for r in c.statement.readings]
     rows = []
     t0 = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("checking", total=len(jobs))
+    with Steps(len(jobs), "lipbound verify") as steps:
+        prepare_zoo(steps.say if not steps.tty else (lambda line: print(f"lipbound verify: {line}", file=sys.stderr)))
         for claim, reading in jobs:
-            progress.update(task, description=f"{claim.id} / {reading}")
+            steps.start(f"{claim.id} / {reading}")
             row = check_reading(claim, reading, examples=args.examples, seed=args.seed, data=data)
             rows.append(json_safe(row.as_dict()))
-            progress.advance(task)
+            steps.done(f"{claim.id} / {reading}", f"{row.status}, {row.cases} cases ({row.seconds:.1f} s)")
     seconds = time.perf_counter() - t0
     meta = {"lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),
             "seed": args.seed, "examples": args.examples, "seconds": seconds}

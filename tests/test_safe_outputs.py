@@ -462,3 +462,26 @@ def test_zoo_choice_is_explicit_not_environmental(monkeypatch):
     with pytest.raises(Exception, match="unknown zoo"):
         with use_zoo("huge"):
             pass
+
+
+def test_paper_zoo_is_trained_up_front_with_an_estimate(tmp_path, monkeypatch):
+    """verify --zoo paper trains the models that are not cached before any claim is checked, each
+    after an estimate from timed training steps; a second call finds them cached and says nothing."""
+    from dataclasses import replace
+
+    from lipbound.claims.section3 import _zoo_cases
+    from lipbound.zoo import ZOO
+
+    monkeypatch.setenv("LIPBOUND_CACHE", str(tmp_path / "cache"))
+    small = {"paper-mini": replace(ZOO["sum-tanh"], name="paper-mini", epochs=2, device="cuda")}
+    monkeypatch.setattr(_zoo_cases, "zoo_table", lambda: small)
+    lines: list[str] = []
+    with _zoo_cases.use_zoo("paper"):
+        _zoo_cases.prepare_zoo(lines.append)
+        assert any("estimated training time: about" in ln for ln in lines)
+        assert any(ln.startswith("training paper-mini on ") for ln in lines)
+        n = len(lines)
+        _zoo_cases.prepare_zoo(lines.append)  # cached now: nothing to train, nothing said
+        assert len(lines) == n
+    est = _zoo_cases.estimate_training_seconds(ZOO["sum-tanh"], "cpu")
+    assert 0 < est < float("inf")

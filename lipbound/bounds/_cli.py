@@ -27,11 +27,11 @@ import os
 import platform
 import shlex
 import sys
-import threading
 import time
 from pathlib import Path
 
 from .._args import int_range, positive_float
+from .._progress import Steps
 from ..errors import LipboundError, ShapeMismatchError
 from ._import import ModelFileError, load_model  # noqa: F401 - re-exported for the CLI's callers
 
@@ -112,61 +112,6 @@ def default_time_limit(net) -> float:
     return min(BASE_TIME_LIMIT + TIME_PER_CUBE * cubes, MAX_TIME_LIMIT)
 
 
-class _Steps:
-    """Progress of ``lipbound bound``: a rich bar on a terminal; otherwise one line per step on
-    stderr, and a line every ``heartbeat`` seconds while a step runs (so a log shows it is alive)."""
-
-    def __init__(self, total: int, heartbeat: float = 30.0) -> None:
-        self.total, self.heartbeat = total, heartbeat
-        self.tty = sys.stderr.isatty()
-        self.k, self.current, self.t0 = 0, "", time.perf_counter()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def say(self, text: str) -> None:
-        if not self.tty:
-            print(f"lipbound bound: {text}", file=sys.stderr, flush=True)
-
-    def __enter__(self):
-        if self.tty:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-            self.bar.__enter__()
-            self.task = self.bar.add_task("bounding", total=self.total)
-        else:
-            self._thread = threading.Thread(target=self._beat, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        if self.tty:
-            self.bar.__exit__(*exc)
-        return False
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.heartbeat):
-            if self.current:
-                self.say(f"  ... {self.current} still running ({time.perf_counter() - self.t0:.0f} s)")
-
-    def __call__(self, method: str, result) -> None:
-        if result is None:
-            self.k += 1
-            self.current, self.t0 = method, time.perf_counter()
-            if self.tty:
-                self.bar.update(self.task, description=method)
-            self.say(f"[{self.k}/{self.total}] {method} ...")
-            return
-        self.current = ""
-        if self.tty:
-            self.bar.advance(self.task)
-        self.say(f"[{self.k}/{self.total}] {method}: {result.kind} {result.value:.6g} ({result.seconds:.2f} s; "
-                 f"{result.status[:120]})")
-
-
 def _command(args: argparse.Namespace) -> str:
     parts = ["lipbound", "bound", str(args.model), "--input-shape", ",".join(map(str, args.input_shape))]
     for m in args.method or []:
@@ -201,7 +146,7 @@ def _cmd_bound(args: argparse.Namespace) -> int:
     n_in = math.prod(shape)
     check_memory(8.0 * n_in * (args.samples + 4 * 32 + 1), f"--input-shape {shape} with --samples {args.samples}",
                  "lower --samples or check --input-shape")
-    say = _Steps(0)
+    say = Steps(0, "lipbound bound")
     say.say(f"loading {args.model}")
     loaded = load_model(args.model, trust_pickle=args.trust_pickle, input_shape=shape)
     net = to_network(loaded.chain, shape)
@@ -224,10 +169,16 @@ def _cmd_bound(args: argparse.Namespace) -> int:
                                                          "--time-limit to change)"))
     to_stdout = args.json == "-"
     console = Console(stderr=to_stdout, width=None if sys.stdout.isatty() else 120)
+    def on_step(method, result, steps):
+        if result is None:
+            steps.start(method)
+        else:
+            steps.done(method, f"{result.kind} {result.value:.6g} ({result.seconds:.2f} s; {result.status[:120]})")
+
     try:
-        with _Steps(len(methods)) as steps:
+        with Steps(len(methods), "lipbound bound") as steps:
             br = bracket(loaded, input_shape=shape, inputs=inputs, domain=domain, methods=methods, seed=args.seed,
-                         time_limit=time_limit, on_step=steps)
+                         time_limit=time_limit, on_step=lambda m, r: on_step(m, r, steps))
     except SoundnessError as exc:
         print(f"lipbound: soundness check failed: {exc}. No bound is reported.", file=sys.stderr)
         return 3

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 #: inputs drawn per trained model
@@ -69,3 +70,64 @@ def zoo_cases(fusion: str | None = None, kind: str | None = "mlp") -> list[dict[
         for s in range(INPUTS_PER_MODEL):
             cases.append({"zoo": name, "fusion": spec.fusion, "input_seed": 1000 + s, "device": zoo_device(spec)})
     return cases
+
+
+def estimate_training_seconds(spec, device: str, batches: int = 3) -> float:
+    """Seconds :func:`lipbound.zoo.load` will take to train ``spec`` on ``device``: the time of
+    ``batches`` timed training steps (after one warm-up step) times the steps of the whole training
+    (``epochs x ceil(n_samples / batch_size)``). An estimate from a measurement, said as such."""
+    import math
+    import time
+
+    import torch
+
+    from ...zoo import build, spec_data
+
+    model = build(spec).to(device)
+    data = [x[: spec.batch_size].to(device) for x in spec_data(spec, n_samples=spec.batch_size)]
+    opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        model.loss(data).backward()
+        opt.step()
+
+    step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    per_step = (time.perf_counter() - t0) / batches
+    return per_step * spec.epochs * math.ceil(spec.n_samples / spec.batch_size)
+
+
+def prepare_zoo(say) -> None:
+    """Train, before any claim is checked, the models of the selected zoo that are not cached yet,
+    each after an up-front estimate (``say(line)``) and with one progress line per epoch on standard
+    error (:func:`lipbound.zoo.load` with ``progress``). Only the paper-size zoo needs this: the small
+    zoo trains in seconds when first used."""
+    from ...zoo import cache_path, load
+
+    if zoo_choice() != "paper":
+        return
+    todo = []
+    for name, spec in zoo_table().items():
+        dev = zoo_device(spec)
+        pt = cache_path(replace(spec, device=dev))  # load(device=dev) caches under this spec
+        if not (pt.is_file() and pt.with_suffix(".json").is_file()):
+            todo.append((name, spec, dev))
+    if not todo:
+        return
+    where = {d for _, _, d in todo}
+    say(f"the paper-size zoo: {len(todo)} model(s) to train on {', '.join(sorted(where))} "
+        f"({'no CUDA on this machine' if 'cpu' in where else 'CUDA'}); estimating from timed training steps")
+    ests = [(name, spec, dev, estimate_training_seconds(spec, dev)) for name, spec, dev in todo]
+    total = sum(e for *_, e in ests)
+    say(f"estimated training time: about {total / 60:.1f} min in all (" +
+        ", ".join(f"{n} {e / 60:.1f} min" for n, _, _, e in ests) + "); the weights are cached afterwards")
+    for name, spec, dev, est in ests:
+        say(f"training {name} on {dev} ({spec.epochs} epochs of {spec.n_samples} samples; about {est / 60:.1f} min)")
+        load(replace(spec, device=dev), progress=True)
