@@ -234,6 +234,8 @@ MERGED = [
     ((nn.ELU(-2.0), nn.LeakyReLU(3.0)), (-6.0, 3.0)),  # [-2, 1] x [1, 3]
     ((nn.Sigmoid(), nn.LeakyReLU(-1.0)), (-0.25, 0.25)),  # [0, 1/4] x [-1, 1]
     ((nn.LeakyReLU(2.0), nn.LeakyReLU(-0.5)), (-1.0, 2.0)),  # [1, 2] x [-0.5, 1]
+    ((nn.LeakyReLU(-2.0), nn.LeakyReLU(-3.0)), (-3.0, 6.0)),  # [-2, 1] x [-3, 1]: the max is alpha1 alpha2
+    ((nn.LeakyReLU(-2.0), nn.ELU(3.0)), (-6.0, 3.0)),  # [-2, 1] x [0, 3]: the min is alpha1 beta2
 ]
 
 

@@ -397,13 +397,15 @@ def test_banded_first_margin_is_sized_from_the_scaled_matrix(monkeypatch):
 def test_banded_certificate_of_a_zero_first_layer():
     """W_0 = 0: the constant is 0, lambda_max(S) = 0 exactly, and the block scaling falls back to
     the largest diagonal entry of |M| (docs: 'every block's diagonal of the order of rho')."""
-    Ws = [np.zeros((3, 2)), chain(0, [3, 2])[0]]
-    ts = [np.full(3, 5.0)]
-    cert = _check_banded_certificate(Ws, [(0.0, 1.0)], ts)
-    assert cert["rho0"] == 0.0 and 0 < cert["rho_cert"] < 1e-10
-    m = [float(np.abs(np.diag(D)).max()) for D in _abs_blocks(Ws, [(0.0, 1.0)], ts, 0.0, 0.0, True)[0]]
-    for mk, k in zip(m[1:], cert["block_scales_log2"][1:]):
-        assert 0.5 * max(m) <= mk * 4.0**k <= 2 * max(m), (mk, k, m)
+    for scale, t in ((1.0, 5.0), (0.01, 0.01)):  # diagonal entries above and below 1
+        Ws = [np.zeros((3, 2)), scale * chain(0, [3, 2])[0]]
+        ts = [np.full(3, t)]
+        cert = _check_banded_certificate(Ws, [(0.0, 1.0)], ts)
+        assert cert["rho0"] == 0.0 and 0 < cert["rho_cert"] < 1e-10
+        m = [float(np.abs(np.diag(D)).max()) for D in _abs_blocks(Ws, [(0.0, 1.0)], ts, 0.0, 0.0, True)[0]]
+        assert m[0] == 0.0 and 0 < max(m) < 1 if scale < 1 else max(m) > 1
+        for mk, k in zip(m[1:], cert["block_scales_log2"][1:]):
+            assert 0.5 * max(m) <= mk * 4.0**k <= 2 * max(m), (mk, k, m)
 
 
 def _spy(monkeypatch):
