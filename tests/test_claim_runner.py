@@ -173,3 +173,19 @@ def test_seconds_is_the_time_spent():
     row = run(toy(ratios=[0.5] * 20), 20)
     elapsed = time.perf_counter() - t0
     assert 0.0 <= row.seconds <= elapsed
+
+
+def test_a_reading_whose_data_is_absent_is_skipped_and_says_how_it_would_be_checked():
+    from contextlib import nullcontext
+
+    from lipbound.claims._ledger import DataLocation, DataNeed
+
+    need = DataNeed("toy", "the toy data", "put it in ./toy", lambda path: (None, "./toy"), lambda path: nullcontext())
+    st = ClaimStatement("toy", "toy", "Toy", "none", "x", (),
+                        (ReadingStatement("r", "s", True, requires_data=("toy",)),), "d", "p", "t")
+    ev = Evaluator(lambda rng, k: {"ratio": 2.0}, lambda c: Outcome(False, 2.0, 1.0), "toy method")
+    for evaluators, method in (({"r": ev}, "toy method"), ({}, "symbolic only")):
+        row = check_reading(Claim(st, evaluators, {"r": lambda: ProofResult(True, "s")}), "r",
+                            data={"toy": DataLocation(need, None, "./toy")})
+        assert row.status == "skipped" and row.cases == 0 and row.method == method, row
+        assert "needs the toy data" in row.detail
