@@ -149,7 +149,8 @@ class MemoryBudgetError(LipboundError):
 @dataclass(frozen=True)
 class ActivationProfile:
     """Bytes per sample of a model's forward pass (in the model's dtype), read on the ``meta``
-    device (nothing allocated): ``forward`` sums the outputs of every leaf module, ``peak_pair`` is
+    device (nothing allocated; a model with an operation that has no meta kernel runs one sample on
+    the CPU instead): ``forward`` sums the outputs of every leaf module, ``peak_pair`` is
     the largest input + output of one leaf module; ``encoder_*`` the same per encoder;
     ``params`` the parameters' bytes; ``conv_fft`` the largest complex128 kernel DFT the certified
     bound of a convolution makes (0 without convolutions); ``latent`` the fused latent's bytes."""
@@ -198,11 +199,19 @@ def activation_profile(model: MultimodalAutoencoder, modalities: Sequence[Modali
     import copy
 
     dtype = next(model.parameters()).dtype
-    meta = copy.deepcopy(model).to("meta")
-    xs = [torch.zeros((1, *s.shape), dtype=dtype, device="meta") for s in modalities]
-    with torch.no_grad():
-        fwd, peak, convs = _leaf_bytes(meta, lambda: meta(xs))
-        enc = [_leaf_bytes(e, lambda e=e, x=x: e(x)) for e, x in zip(meta.encoders, xs)]
+    probe = copy.deepcopy(model)
+    try:
+        probe = probe.to("meta")
+        xs = [torch.zeros((1, *s.shape), dtype=dtype, device="meta") for s in modalities]
+        with torch.no_grad():
+            fwd, peak, convs = _leaf_bytes(probe, lambda: probe(xs))
+            enc = [_leaf_bytes(e, lambda e=e, x=x: e(x)) for e, x in zip(probe.encoders, xs)]
+    except (NotImplementedError, RuntimeError):  # an operation without a meta kernel: one real sample on the CPU
+        probe = copy.deepcopy(model).to("cpu")
+        xs = [torch.zeros((1, *s.shape), dtype=dtype) for s in modalities]
+        with torch.no_grad():
+            fwd, peak, convs = _leaf_bytes(probe, lambda: probe(xs))
+            enc = [_leaf_bytes(e, lambda e=e, x=x: e(x)) for e, x in zip(probe.encoders, xs)]
     fft = 0
     for mod, i_shape, o_shape in convs:
         h, w = (o_shape if isinstance(mod, nn.ConvTranspose2d) else i_shape)[-2:]
