@@ -29,7 +29,6 @@ from lipbound.experiments import (
     fit_detector,
     get_dataset,
     modality_mse,
-    read_jsonl,
     run_sweep,
     train_run,
 )
@@ -327,6 +326,18 @@ def test_early_stopping_rule():
             RunConfig("x", "sum", **bad)
 
 
+def test_early_stopping_waits_for_min_epochs():
+    """The medium preset's rule: a plateau before ``min_epochs`` (the mean predictor's, on lipbound's
+    generated data) does not stop the run; the same plateau after it does."""
+    plateau = [1.0, 0.2] + [0.2] * 30
+    assert _early_stop(RunConfig("x", "sum", patience=20, min_delta=0.005), _losses(plateau))
+    cfg = RunConfig("x", "sum", patience=20, min_delta=0.005, min_epochs=100)
+    assert not _early_stop(cfg, _losses(plateau))
+    assert _early_stop(cfg, _losses(plateau + [0.2] * 70))  # epoch 101: 99 epochs without improvement
+    with pytest.raises(Exception, match="min_epochs"):
+        RunConfig("x", "sum", min_epochs=-1)
+
+
 def test_run_stops_early_tracks_its_last_epoch_and_is_finished(tmp_path):
     # min_delta 0.99: no epoch improves the test loss by 99%, so patience 1 stops after epoch 1
     cfg = RunConfig("small-images", "sum", epochs=4, batch_size=16, patience=1, min_delta=0.99, track_every=10**6,
@@ -348,7 +359,7 @@ def test_runs_stored_before_the_new_fields_are_the_same_configuration(tmp_path):
     train_run(cfg, tmp_path / "r", dataset=small_images())
     done = tmp_path / "r" / "done.json"
     d = json.loads(done.read_text())
-    for k in ("patience", "min_delta"):
+    for k in ("patience", "min_delta", "min_epochs"):
         del d["config"][k]
     done.write_text(json.dumps(d))
     assert _harness.run_state(cfg, tmp_path / "r") == ("finished", "")

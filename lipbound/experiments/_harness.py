@@ -260,8 +260,12 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, *, dataset=None,
 def _early_stop(cfg: RunConfig, records: list[dict]) -> bool:
     """The early-stopping rule of :class:`RunConfig` on the model's test losses in ``records``
     (epoch 0 first): True when the last ``cfg.patience`` epochs brought no test loss below
-    ``best * (1 - cfg.min_delta)``, ``best`` being the loss of the last epoch that did (or epoch 0)."""
+    ``best * (1 - cfg.min_delta)``, ``best`` being the loss of the last epoch that did (or epoch 0),
+    and the run has trained at least ``cfg.min_epochs`` epochs."""
     if cfg.patience <= 0:
+        return False
+    last = max((r["epoch"] for r in records if r["metric"] == "test_loss" and r["submodule"] == "model"), default=0)
+    if last < getattr(cfg, "min_epochs", 0):
         return False
     losses = sorted((r["epoch"], r["value"]) for r in records
                     if r["metric"] == "test_loss" and r["submodule"] == "model")
