@@ -353,7 +353,7 @@ def test_mvae_checkpoint_is_weights_only_and_corrupt_one_is_a_clear_error(tmp_pa
 def _out_cases(tmp_path: Path) -> list[tuple[Path, str]]:
     f = tmp_path / "a-file"
     f.write_text("a user's file\n")
-    return [(f, "exists and is not a folder"), (f / "sub", "cannot be created")]
+    return [(f, "it is a file, not a folder"), (f / "sub", f"{f} is a file, not a folder")]
 
 
 @pytest.mark.parametrize("command", [

@@ -15,7 +15,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from .._args import _number, non_negative_float, non_negative_int, positive_float, positive_int  # noqa: F401 - re-exported
 from .._io import atomic_write_bytes
-from ..errors import LipboundError
+from ..errors import LipboundError, OutputPathError
 
 #: checkpoint layout: tensors and state dicts at the top level, every other value in one JSON string
 #: ``"meta"`` (layout 1, before, kept its metadata as plain Python objects; it is still read)
@@ -32,7 +31,7 @@ CHECKPOINT_FORMAT = 2
 LOCK_NAME = "lock"
 
 
-class OutputFolderError(LipboundError):
+class OutputFolderError(OutputPathError):
     """The results folder is a file, cannot be created or is not writable, or holds files that lipbound
     did not write."""
 
@@ -52,32 +51,21 @@ class RunLockedError(LipboundError):
 
 # ------------------------------------------------------------------ the output folder
 def check_out_dir(path: str | os.PathLike, *, what: str = "--out") -> Path:
-    """``path`` as a :class:`~pathlib.Path` once it is, or can be created as, a writable folder.
-
-    The check writes (and removes) an empty probe file in ``path`` or in its nearest existing parent,
-    so it also holds for root and for read-only file systems; nothing is created otherwise.
+    """``path`` as a :class:`~pathlib.Path` once it is, or can be created as, a writable folder
+    (:func:`lipbound._io.check_output_dir`: a probe file is written and removed, so the check also
+    holds for root and read-only file systems; nothing else is created).
 
     Raises:
         OutputFolderError: ``path`` (or a parent) is an existing file, or the place is not writable.
     """
-    p = Path(path).expanduser()
-    if p.exists() and not p.is_dir():
-        raise OutputFolderError(f"{what} {p} exists and is not a folder; choose another {what}")
-    probe = p.absolute()
-    while not probe.exists():
-        if probe.is_symlink():
-            raise OutputFolderError(f"{what} {p}: {probe} is a broken symbolic link; choose another {what}")
-        probe = probe.parent
-    if not probe.is_dir():
-        raise OutputFolderError(f"{what} {p} cannot be created: {probe} is a file, not a folder; choose another {what}")
+    from .._io import check_output_dir
+    from ..errors import OutputPathError
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".lipbound-probe-")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise OutputFolderError(f"{what} {p}: cannot write in {probe} ({exc.strerror or exc}); choose a writable "
-                                f"folder") from None
-    return p
+        check_output_dir(Path(path).expanduser(), what)
+    except OutputPathError as exc:
+        raise OutputFolderError(f"{exc}; choose another {what}") from None
+    return Path(path).expanduser()
 
 
 # ------------------------------------------------------------------ configurations
