@@ -127,7 +127,8 @@ def jacobian_power_iteration(model: nn.Module, inputs: torch.Tensor, *, iters: i
     r"""Per-input lower bounds :math:`\|J(x)v\|/\|v\| \le \|J(x)\|_2` after ``iters`` power steps.
 
     Returns ``(values, vectors)``: values of shape ``(n,)`` (already deflated, see the module
-    docstring) and the final right vectors. ``inputs`` is a float64 batch.
+    docstring) and the final right vectors. ``inputs`` is a float64 batch, on the device the model
+    (or ``_f64_model``) is on: a GPU too; the random vectors are drawn on the CPU and moved.
 
     Two ways to run the steps :math:`v \leftarrow J^\top J v / \|v\|`, both batched over inputs:
 
@@ -159,7 +160,12 @@ def jacobian_power_iteration(model: nn.Module, inputs: torch.Tensor, *, iters: i
     if batched is None:
         batched = _rows_independent(model, shape)
     g = torch.Generator().manual_seed(seed)
-    v = torch.randn(inputs.shape, generator=g, dtype=torch.float64)
+    dev = inputs.device
+
+    def draw(shape_):  # on the CPU, then moved: every device starts from the same vectors
+        return torch.randn(shape_, generator=g, dtype=torch.float64).to(dev)
+
+    v = draw(inputs.shape)
     if batched:
         with torch.enable_grad():
             x = inputs.detach().to(torch.float64).requires_grad_(True)
@@ -175,8 +181,7 @@ def jacobian_power_iteration(model: nn.Module, inputs: torch.Tensor, *, iters: i
 
             for _ in range(iters):
                 v = jtmul(jmul(_unit_rows(v)))
-                v = torch.where(v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1))) > 0, v,
-                                torch.randn(v.shape, generator=g, dtype=torch.float64))
+                v = torch.where(v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1))) > 0, v, draw(v.shape))
             v = _unit_rows(v.detach())
             r = jmul(v).detach().flatten(1).norm(dim=1)
         vals = (r * DEFLATE - ABS_MARGIN * scale).clamp_min(0.0)

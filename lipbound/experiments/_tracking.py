@@ -84,33 +84,10 @@ def power_lower(module: nn.Module, inputs: torch.Tensor, *, iters: int = POWER_I
     >>> bool(((v <= 3.0) & (v > 3.0 - 1e-6)).all())
     True
     """
-    from ..bounds._lower import ABS_MARGIN, DEFLATE, _unit_rows
+    from ..bounds._lower import jacobian_power_iteration
 
-    dev = inputs.device
-    g = torch.Generator().manual_seed(int(seed))
-
-    def draw(shape) -> torch.Tensor:
-        return torch.randn(shape, generator=g, dtype=torch.float64).to(dev)
-
-    v = draw(inputs.shape)
-    with torch.enable_grad():
-        x = inputs.detach().to(torch.float64).requires_grad_(True)
-        y = module(x)
-        u0 = torch.zeros_like(y, requires_grad=True)
-        (jt_u0,) = torch.autograd.grad(y, x, u0, create_graph=True)  # u -> J^T u, linear in u
-
-        def jmul(w):  # J w = d<J^T u, w>/du
-            return torch.autograd.grad(jt_u0, u0, w, retain_graph=True)[0]
-
-        def jtmul(w):
-            return torch.autograd.grad(y, x, w, retain_graph=True)[0]
-
-        for _ in range(iters):
-            v = jtmul(jmul(_unit_rows(v)))
-            v = torch.where(v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1))) > 0, v, draw(v.shape))
-        v = _unit_rows(v.detach())
-        r = jmul(v).detach().flatten(1).norm(dim=1)
-    return (r * DEFLATE - ABS_MARGIN * scale).clamp_min(0.0)
+    return jacobian_power_iteration(module, inputs, iters=iters, seed=seed, scale=scale, _f64_model=module,
+                                    batched=True)[0]
 
 
 #: above this many Jacobian rows and columns the Frobenius norm is estimated with random probes
