@@ -326,8 +326,10 @@ def _stop_on_signals():
             signal.signal(s, h)
         if signum == signal.SIGINT:
             return KeyboardInterrupt()  # as Ctrl-C always is (the CLI: "interrupted", status 130)
-        return SweepInterrupted(f"interrupted by {signal.Signals(signum).name}; finished runs are kept and a "
-                                "half-finished one resumes from its last epoch: rerun the same command to finish")
+        exc = SweepInterrupted(f"interrupted by {signal.Signals(signum).name}; finished runs are kept and a "
+                               "half-finished one resumes from its last epoch: rerun the same command to finish")
+        exc.exit_code = 128 + signum  # the shell's convention (143 for SIGTERM), as for any other command
+        return exc
 
     handler = signal_raiser(interrupted)
     for s in sigs:
