@@ -126,8 +126,6 @@ def domain_text(domain: Box | Ball | None) -> str | None:
 
 def _methods(method: str | Sequence[str] | None, allowed: Sequence[str], what: str) -> list[str] | None:
     if method is None:
-        method = DEFAULTS.method
-    if method is None:
         return None
     ms = [method] if isinstance(method, str) else list(method)
     unknown = [m for m in ms if m not in METHODS]
@@ -207,7 +205,10 @@ def _run(check: str, model, bound: float, input_shape, domain, methods, inputs, 
     t0 = time.perf_counter()
     try:
         x = inputs if inputs is not None else _samples(shape, domain, samples, seed)
-        br = bracket_for(model, shape, domain, methods, x, seed, time_limit)
+        # certified upper bounds are global: without a lower method asked for on the domain (pgd), the
+        # domain only supplies the inputs (also compared with the chain before anything is computed)
+        dom = domain if methods is not None and "pgd" in methods else None
+        br = bracket_for(model, shape, dom, methods, x, seed, time_limit)
     except LipboundError as exc:  # refused: a failure that names the reason, never a pass
         rec.refused = f"{type(exc).__name__}: {exc}"
         rec.seconds = time.perf_counter() - t0
@@ -220,8 +221,8 @@ def _run(check: str, model, bound: float, input_shape, domain, methods, inputs, 
 
 
 def bracket_for(model, shape, domain, methods, inputs, seed, time_limit) -> Bracket:
-    """:func:`lipbound.bounds.bracket` with the assertions' method selection: ``methods`` as given,
-    or the engine's defaults on the inputs (and PGD on the domain)."""
+    """:func:`lipbound.bounds.bracket` of a CPU copy of ``model`` (the model itself when it is on
+    the CPU): ``methods`` as given, or the engine's defaults on ``inputs``."""
     from ..bounds import bracket
 
     return bracket(_cpu_copy(model), input_shape=shape, inputs=inputs, domain=domain, methods=methods, seed=seed,
@@ -263,7 +264,8 @@ def assert_lipschitz_at_most(model, bound: float, *, input_shape: Sequence[int] 
     ...
     lipbound.testing._assert.LipschitzCheckError: Lip(Linear) <= 2.5 is not certified: the best certified upper bound is 3 (spectral-product), 0.5 above the bound (20%)...
     """
-    methods = _methods(method, UPPER_METHODS, "assert_lipschitz_at_most")
+    default = DEFAULTS.method if DEFAULTS.method in UPPER_METHODS else None
+    methods = _methods(method if method is not None else default, UPPER_METHODS, "assert_lipschitz_at_most")
     if methods is not None and not any(m in LOWER_METHODS for m in methods):
         methods = [*methods, "power-iteration"]  # the other side of the bracket, for the message only
     rec, br = _run("at_most", model, bound, input_shape, domain, methods, inputs, samples, seed, time_limit, device)
