@@ -64,6 +64,8 @@ class BracketCallback:
     with :math:`c` the last tracking's cost (before the first: two steps' worth), the harness's
     automatic schedule (:func:`~lipbound.experiments._tracking.within_budget`). A due tracking
     that does not fit is deferred, never dropped silently (:attr:`deferred` counts the steps).
+    Only the first tracking can overshoot (its cost is unknown until measured); every later one
+    keeps :math:`t_\text{track} \le \text{budget} \cdot t_\text{train}`.
     ``every=0`` tracks whenever the budget allows; ``budget=None`` tracks every ``every`` steps
     whatever it costs. :meth:`close` tracks once more at the end of training if nothing was
     tracked yet (as the harness does at the last epoch).
