@@ -106,7 +106,8 @@ def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.
                                        "ok: ||J(x) v|| / ||v|| of the user's model, evaluated in float64 one "
                                        "input at a time",
                                        {"inputs": int(inputs.shape[0]), "iterations": iters,
-                                        "evaluated_on_model": int(top.numel())}))
+                                        "evaluated_on_model": int(top.numel()),
+                                        "witness_index": int(top[i]), "witness": _witness(best_x)}))
         elif method == "pgd":
             if domain is None:
                 raise ShapeMismatchError("method 'pgd' needs domain=Box(...) or Ball(...)")
@@ -118,7 +119,7 @@ def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.
             val = float(evaluate_directional(original, xs, v, batch=loaded.batch, scale=scale)[0])
             results.append(BoundResult(method, "lower", val, time.perf_counter() - t0, "none",
                                        f"ok: projected ascent over {type(domain).__name__}; the value is the "
-                                       "user's model evaluated at the point found", {}))
+                                       "user's model evaluated at the point found", {"witness": _witness(x)}))
         elif method == "paper-estimator":
             if inputs is not None:
                 samples = inputs
@@ -132,6 +133,20 @@ def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.
         if on_step is not None:
             on_step(method, results[-1])
     return Bracket(results)
+
+
+#: a witness input with at most this many entries is recorded in full; a larger one as a summary
+WITNESS_ENTRIES = 16
+
+
+def _witness(x: torch.Tensor) -> dict:
+    """The input at which a lower bound was attained, for the record: its norm, range and shape,
+    and its entries when it has at most :data:`WITNESS_ENTRIES` of them (JSON-able)."""
+    x = x.detach().to(torch.float64).cpu()
+    out = {"shape": list(x.shape), "norm": float(x.norm()), "min": float(x.min()), "max": float(x.max())}
+    if x.numel() <= WITNESS_ENTRIES:
+        out["values"] = x.flatten().tolist()
+    return out
 
 
 def _submodule_bound(m: nn.Module, method: str, solvers) -> BoundResult:

@@ -56,7 +56,7 @@ from ._safety import (
     read_json_marker,
     save_checkpoint,
 )
-from ._tracking import track
+from ._tracking import track, within_budget
 
 #: the automatic schedule keeps Lipschitz tracking at most this fraction of the training time
 TRACK_BUDGET = 0.15
@@ -425,9 +425,7 @@ def _should_track(cfg: RunConfig, epoch: int, sched: dict, *, last: bool | None 
         return epoch % cfg.track_every == 0 or last
     if last and sched["track_s"] == 0.0:
         return True  # every run gets at least one tracking, at its last epoch
-    # before the first tracking its cost is unknown: assume two epochs' worth
-    cost = sched["last_track_s"] if sched["last_track_s"] > 0 else 2.0 * sched["train_s"] / epoch
-    return sched["track_s"] + cost <= TRACK_BUDGET * sched["train_s"]
+    return within_budget(sched, epoch, TRACK_BUDGET)
 
 
 @torch.no_grad()

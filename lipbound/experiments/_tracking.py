@@ -65,6 +65,32 @@ class _WholeMap(nn.Module):
         return torch.cat([y.flatten(start_dim=1) for y in self.model(xs)], dim=-1)
 
 
+def within_budget(sched: dict, done: int, budget: float) -> bool:
+    r"""The automatic tracking schedule: track now only if the tracking time so far plus the cost
+    of one more tracking stays within ``budget`` (a fraction) of the training time so far,
+
+    .. math::
+
+        t_\text{track} + c \le b\, t_\text{train},
+
+    with :math:`c` the last tracking's cost, and before the first tracking (cost unknown) two
+    units' worth of training, :math:`2 t_\text{train} / n` after ``done`` = :math:`n` units (epochs
+    of the harness, steps of :class:`lipbound.tracking.BracketCallback`). ``sched`` holds the
+    seconds ``train_s``, ``track_s`` and ``last_track_s``.
+
+    >>> within_budget({"train_s": 10.0, "track_s": 0.0, "last_track_s": 0.0}, 10, 0.15)
+    False
+    >>> within_budget({"train_s": 20.0, "track_s": 0.0, "last_track_s": 0.0}, 20, 0.15)
+    True
+    >>> within_budget({"train_s": 20.0, "track_s": 2.0, "last_track_s": 2.0}, 20, 0.15)
+    False
+    """
+    if done <= 0 or sched["train_s"] <= 0:
+        return False
+    cost = sched["last_track_s"] if sched["last_track_s"] > 0 else 2.0 * sched["train_s"] / done
+    return sched["track_s"] + cost <= budget * sched["train_s"]
+
+
 def power_lower(module: nn.Module, inputs: torch.Tensor, *, iters: int = POWER_ITERS, seed: int = 0,
                 scale: float = 0.0) -> torch.Tensor:
     r"""Per-input lower bounds :math:`\|J(x)v\|/\|v\|` after ``iters`` power steps on :math:`J^\top J`.
