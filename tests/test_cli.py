@@ -97,6 +97,10 @@ def test_claims_listing(capsys):
     assert [c["claim"] for c in listed] == list(CLAIMS)
     needs = {(c["claim"], r["reading"]): r["requires_data"] for c in listed for r in c["readings"]}
     assert needs[("mvae-findings", "const1-collapse")] == ["icub"] and needs[("thm-3.3", "true-shared")] == []
+    kinds = {(c["claim"], r["reading"]): r["kind"] for c in listed for r in c["readings"]}
+    assert kinds[("thm-4.2", "linear-in-M")] == "growth-rate"
+    assert kinds[("thm-3.2", "encoder-exceeds-decoder")] == "tendency"
+    assert kinds[("thm-3.3", "true-shared")] == "universal"
     assert cli.main(["claims"]) == 0
     assert "thm-3.3" in capsys.readouterr().out
 

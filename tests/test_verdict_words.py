@@ -3,7 +3,7 @@
 on M") with a failing case is ``loose``, a ``tendency`` (Theorem 3.2's "typically") is
 ``not-supported`` and says on how many cases it held, and a ``universal`` reading is still
 ``refuted``. Checked on toy claims through the runner, the CLI's exit status and Markdown, and the
-report."""
+report, and on the ledger's own readings."""
 
 from __future__ import annotations
 
@@ -128,3 +128,14 @@ def test_report_shows_the_new_words(tmp_path):
     bad.write_text(json.dumps([rows[0] | {"kind": "typical"}]))
     assert cli.main(["report", str(bad), "-o", str(tmp_path / "out2")]) == 2
 
+
+def test_the_ledger_uses_the_words_where_the_paper_hedges_or_bounds_a_growth():
+    """Theorem 4.2's C_M "depending linearly on M" is a constant of a bound (growth-rate); Theorem
+    3.2's "typically higher" is a tendency; the readings that state a bound or an identity for every
+    case stay universal."""
+    kinds = {(c.id, r.name): r.kind for c in CLAIMS.values() for r in c.statement.readings}
+    assert kinds[("thm-4.2", "linear-in-M")] == "growth-rate"
+    assert kinds[("thm-3.2", "encoder-exceeds-decoder")] == "tendency"
+    for key in (("thm-4.2", "cubic-in-w"), ("thm-4.1", "linear-in-w"), ("thm-4.1", "quadratic-in-R"),
+                ("thm-4.1", "regime-above"), ("thm-4.1", "regime-below"), ("thm-3.3", "true-shared")):
+        assert kinds[key] == "universal", key
