@@ -2,11 +2,11 @@
 the modules named in :data:`SUBCOMMANDS` register (``bound``, ``report``, ``train``, ...).
 
 Exit status of every command (:func:`main`): 0 success; 1 ``verify`` found a reading the ledger
-expects to hold refuted; 2 bad input, refused before any work where it can be (a usage error, an
-unknown claim, an output path that cannot or must not be written, a malformed setting or input
-file, data that ``--require-data`` asked for but is absent); 3 ``bound``'s soundness guard fired; 130
-interrupted (Ctrl-C); 141 the reader of standard output went away (a closed pipe, as ``| head``
-does); 143 terminated (SIGTERM).
+expects to hold failed by some case (``refuted``, ``loose`` or ``not-supported``); 2 bad input,
+refused before any work where it can be (a usage error, an unknown claim, an output path that
+cannot or must not be written, a malformed setting or input file, data that ``--require-data``
+asked for but is absent); 3 ``bound``'s soundness guard fired; 130 interrupted (Ctrl-C); 141 the
+reader of standard output went away (a closed pipe, as ``| head`` does); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -25,12 +25,19 @@ from ._args import int_range
 from .errors import LipboundError
 
 
-def expected_label(expected: bool | None) -> str:
-    """``holds`` / ``fails`` / ``open``: see :func:`lipbound.claims._ledger.expected_label` (imported
-    lazily so that ``lipbound --help`` does not load the ledger)."""
+def expected_label(expected: bool | None, kind: str | None = None) -> str:
+    """``holds`` / ``fails`` / ``loose`` / ``not-supported`` / ``open``: see
+    :func:`lipbound.claims._ledger.expected_label` (imported lazily so that ``lipbound --help`` does
+    not load the ledger). ``kind`` None (a row written before readings had kinds) is ``universal``."""
     from .claims._ledger import expected_label as label
 
-    return label(expected)
+    return label(expected, kind or "universal")
+
+
+def _unexpected(row: dict) -> bool:
+    from .claims._ledger import is_unexpected
+
+    return is_unexpected(row)
 
 
 def _fmt_ratio(r: Any) -> str:
@@ -52,24 +59,26 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             {"claim": c.id, "title": c.statement.title, "ref": c.statement.ref, "paper_ref": c.statement.paper_ref,
              "doc_page": c.statement.doc_page, "proof_script": c.statement.proof_script,
              "test_file": c.statement.test_file,
-             "readings": [{"reading": r.name, "expected": r.expected, "statement": r.statement,
+             "readings": [{"reading": r.name, "kind": r.kind, "expected": r.expected, "statement": r.statement,
                            "requires_data": list(r.requires_data)} for r in c.statement.readings]}
             for c in CLAIMS.values()
         ]
         print(json.dumps(out, indent=2))
         return 0
     table = Table(title="lipbound claim ledger")
-    for col in ("claim", "paper", "reading", "expected"):
+    for col in ("claim", "paper", "reading", "kind", "expected"):
         table.add_column(col)
     for c in CLAIMS.values():
         for k, r in enumerate(c.statement.readings):
             table.add_row(c.id if k == 0 else "", c.statement.ref if k == 0 else "",
-                          r.name, expected_label(r.expected))
+                          r.name, r.kind, expected_label(r.expected, r.kind))
     Console().print(table)
     return 0
 
 
 def _markdown(rows: list[dict], meta: dict) -> str:
+    from .claims._ledger import status_legend
+
     lines = [
         "# lipbound verification report",
         "",
@@ -77,18 +86,16 @@ def _markdown(rows: list[dict], meta: dict) -> str:
         f"{meta['examples']} sampled cases per reading (plus trained-model and witness cases); "
         f"{meta['seconds']:.1f} s in all.",
         "",
-        "Status: **proved** = sympy proof script verified and no counterexample among the cases; **holds** = "
-        "no counterexample among the cases, no symbolic proof; **refuted** = a concrete counterexample (below); "
-        "**not-proven** = undecided; **skipped** = not checked, because data the reading needs is absent "
-        "(the reason and how to get the data are under Methods). Ratio = measured / bound, the largest seen "
-        "(for identities: discrepancy / tolerance).",
+        status_legend() + " Counterexamples and witnesses are below; for skipped readings the reason and how "
+        "to get the data are under Methods. Ratio = measured / bound, the largest seen (for identities: "
+        "discrepancy / tolerance).",
         "",
         "| claim | reading | status | expected | cases | tightest ratio | seconds |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        exp = expected_label(r["expected"])
-        flag = " **(unexpected)**" if r["expected"] is True and r["status"] == "refuted" else ""
+        exp = expected_label(r["expected"], r.get("kind"))
+        flag = " **(unexpected)**" if _unexpected(r) else ""
         lines.append(f"| {r['claim']} | {r['reading']} | {r['status']}{flag} | {exp} | {r['cases']} | "
                      f"{_fmt_ratio(r['tightest_ratio'])} | {r['seconds']:.2f} |")
     skipped = [r for r in rows if r["status"] == "skipped"]
@@ -268,9 +275,8 @@ def _verify(args: argparse.Namespace) -> int:
     for col in ("claim", "reading", "status", "expected", "cases", "tightest ratio", "time (s)"):
         table.add_column(col, no_wrap=True)
     for r in rows:
-        style = "red" if r["expected"] is True and r["status"] == "refuted" else (
-            "yellow" if r["status"] == "skipped" else None)
-        table.add_row(r["claim"], r["reading"], r["status"], expected_label(r["expected"]),
+        style = "red" if _unexpected(r) else ("yellow" if r["status"] == "skipped" else None)
+        table.add_row(r["claim"], r["reading"], r["status"], expected_label(r["expected"], r.get("kind")),
                       str(r["cases"]), _fmt_ratio(r["tightest_ratio"]), f"{r['seconds']:.2f}", style=style)
     console.print(table)
     if args.json:
@@ -302,10 +308,10 @@ def _verify(args: argparse.Namespace) -> int:
         console.print(f"[yellow]{len(skipped)} reading(s) skipped (not checked; data absent): "
                       + ", ".join(f"{r['claim']}/{r['reading']}" for r in skipped)
                       + f". Reason: {skipped[0]['detail']}. --require-data makes absent data an error.")
-    unexpected = [r for r in rows if r["expected"] is True and r["status"] == "refuted"]
+    unexpected = [r for r in rows if _unexpected(r)]
     if unexpected:
-        console.print(f"[red]{len(unexpected)} reading(s) the ledger expects to hold were refuted: "
-                      + ", ".join(f"{r['claim']}/{r['reading']}" for r in unexpected))
+        console.print(f"[red]{len(unexpected)} reading(s) the ledger expects to hold failed: "
+                      + ", ".join(f"{r['claim']}/{r['reading']} {r['status']}" for r in unexpected))
         return 1
     return 0
 
@@ -342,7 +348,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     v = sub.add_parser(
         "verify", help="check claims and report one row per reading",
-        description="Check claims and report one row per reading. Output paths are checked before any work; the "
+        description="Check claims and report one row per reading, with a status: proved, holds, refuted (a "
+                    "universal reading with a counterexample), loose (a bound's stated growth is not attained), "
+                    "not-supported (a tendency our cases do not support), not-proven, skipped. Exit status 1 when a "
+                    "reading the ledger expects to hold is refuted, loose or not-supported. Output paths are "
+                    "checked before any work; the "
                     "HTML report goes only into a new or empty folder or one lipbound made. Readings whose data "
                     "lipbound does not ship (the iCub data of the mvae-* claims) are reported as skipped when "
                     "the data is absent, unless --require-data.")

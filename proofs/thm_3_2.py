@@ -7,8 +7,10 @@ output width 2, 3 parameters), the residual difference, the composition steps sh
 ``paper-bound``: disproved on the witness of Theorem 3.1 (exact quotient vs the paper's formula with
 rational upper bounds on its components).
 
-``encoder-exceeds-decoder``: disproved exactly on the linear witness E(x) = x, D(z) = z/100, B = 1,
-where g_E = g_D / 100 identically and Lip(g_D) = 2 (99/100) sqrt 5 > 0.
+``encoder-exceeds-decoder``: reversed exactly on the linear witness E(x) = x, D(z) = z/100, B = 1,
+where g_E = g_D / 100 identically and Lip(g_D) = 2 (99/100) sqrt 5 > 0. The paper says "typically", so
+this shows the order is not universal; the reading is a tendency, reported ``not-supported`` with how
+often it held over the cases.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def test_verify_exit_code_when_expected_reading_is_refuted(monkeypatch, capsys):
     ev = Evaluator(sample=lambda rng, k: {}, evaluate=lambda c: Outcome(False, 2.0, 1.0, {"why": "toy"}), method="toy")
     monkeypatch.setitem(CLAIMS, "toy", Claim(st, {"r": ev}))
     assert cli.main(["verify", "--claim", "toy", "--examples", "2"]) == 1
-    assert "expects to hold were refuted: toy/r" in capsys.readouterr().out
+    assert "expects to hold failed: toy/r refuted" in capsys.readouterr().out
 
 
 def test_claims_listing(capsys):
@@ -97,6 +97,10 @@ def test_claims_listing(capsys):
     assert [c["claim"] for c in listed] == list(CLAIMS)
     needs = {(c["claim"], r["reading"]): r["requires_data"] for c in listed for r in c["readings"]}
     assert needs[("mvae-findings", "const1-collapse")] == ["icub"] and needs[("thm-3.3", "true-shared")] == []
+    kinds = {(c["claim"], r["reading"]): r["kind"] for c in listed for r in c["readings"]}
+    assert kinds[("thm-4.2", "linear-in-M")] == "growth-rate"
+    assert kinds[("thm-3.2", "encoder-exceeds-decoder")] == "tendency"
+    assert kinds[("thm-3.3", "true-shared")] == "universal"
     assert cli.main(["claims"]) == 0
     assert "thm-3.3" in capsys.readouterr().out
 
@@ -119,10 +123,12 @@ def test_full_verify_like_make_run(tmp_path, capsys):
         if r["status"] == "skipped":
             assert not have_icub and CLAIMS[r["claim"]].statement.reading(r["reading"]).requires_data == ("icub",), r
             continue
+        fails_as = CLAIMS[r["claim"]].statement.reading(r["reading"]).failure_status  # refuted / loose / not-supported
+        assert r["kind"] == CLAIMS[r["claim"]].statement.reading(r["reading"]).kind, r
         if r["expected"] is None:  # open reading: either answer is a finding, but it must be an answer
-            assert r["status"] in ("proved", "holds", "refuted"), r
+            assert r["status"] in ("proved", "holds", fails_as), r
         else:
-            assert (r["status"] in ("proved", "holds")) if r["expected"] else (r["status"] == "refuted"), r
+            assert (r["status"] in ("proved", "holds")) if r["expected"] else (r["status"] == fails_as), r
         assert r["cases"] >= 50
     assert (tmp_path / "index.html").is_file()
 

@@ -131,7 +131,12 @@ def test_check_claim_end_to_end():
     rows = {r.reading: r for r in check_claim(CLAIM, examples=4, with_fixed=False)}
     assert rows["our-bound"].status == "proved"
     assert rows["paper-bound"].status == "refuted"
-    assert rows["encoder-exceeds-decoder"].status == "refuted"
+    # a tendency ("typically"): reversed cases make it not-supported, with how often it held
+    ex = rows["encoder-exceeds-decoder"]
+    assert ex.status == "not-supported" and ex.kind == "tendency"
+    held = ex.counterexample["held_on"]
+    assert set(held["by_source"]) == {"sampled"} and held["cases"] == 4 and held["held"] < 4
+    assert "of 4 sampled cases" in ex.detail
 
 
 def test_trained_models():

@@ -46,10 +46,14 @@ def test_measured_scaling_in_w_is_quadratic():
     assert math.isclose(l2 / l1, 4.0, rel_tol=1e-3)
 
 
-@pytest.mark.parametrize("reading", ["cubic-in-w", "linear-in-M"], ids=lambda r: f"thm-4.2::{r}")
-def test_refuted_readings(reading):
+@pytest.mark.parametrize(("reading", "status"), [("cubic-in-w", "refuted"), ("linear-in-M", "loose")],
+                         ids=["thm-4.2::cubic-in-w", "thm-4.2::linear-in-M"])
+def test_failing_readings(reading, status):
+    """cubic-in-w: the bound C_M W_max^3 R is false for small weights (refuted); linear-in-M: C_M is a
+    constant of the paper's bound, and a bound whose constant grows faster than the true one is
+    loose, not false."""
     row = check_reading(CLAIM, reading, examples=4, seed=0)
-    assert row.status == "refuted"
+    assert row.status == status
     cex = row.counterexample
     if reading == "cubic-in-w":
         # independent recomputation of the second derivative at the scaled weights, by finite differences

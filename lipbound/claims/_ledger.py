@@ -28,10 +28,31 @@ from typing import Any, Literal
 
 import numpy as np
 
-Status = Literal["proved", "holds", "refuted", "not-proven", "skipped"]
+Status = Literal["proved", "holds", "refuted", "loose", "not-supported", "not-proven", "skipped"]
 #: every status a row can have; ``skipped``: not checked, because data it needs is absent (the row's
 #: detail says which and how to get it)
-STATUSES: tuple[str, ...] = ("proved", "holds", "refuted", "not-proven", "skipped")
+STATUSES: tuple[str, ...] = ("proved", "holds", "refuted", "loose", "not-supported", "not-proven", "skipped")
+#: what each status means, in the words the CLI, the report and the docs use (one place for all)
+STATUS_MEANINGS: dict[str, str] = {
+    "proved": "a sympy proof script verified it, and no case violates it",
+    "holds": "no case violates it; no symbolic proof",
+    "refuted": "a statement meant for every case has a concrete counterexample",
+    "loose": "a bound's stated growth (rate or constant) is not attained: the bound is not false, it grows faster "
+             "than the true constant, shown by a witness",
+    "not-supported": "a tendency (the paper hedges: 'typically') that our cases do not support: some reverse it; "
+                     "the row says on how many it held",
+    "not-proven": "undecided (no proof and no decisive case, or an inconclusive comparison)",
+    "skipped": "not checked, because data the reading needs is absent",
+}
+Kind = Literal["universal", "growth-rate", "tendency"]
+#: what a reading asserts: ``universal`` (for every case; the default), ``growth-rate`` (the growth
+#: or constant of a bound, e.g. "C_M depends linearly on M": a bound growing faster than the true
+#: constant is loose, not false), ``tendency`` (a hedged statement, "typically")
+KINDS: tuple[str, ...] = ("universal", "growth-rate", "tendency")
+#: the status a reading of each kind gets when a case fails it
+FAILURE_STATUS: dict[str, str] = {"universal": "refuted", "growth-rate": "loose", "tendency": "not-supported"}
+#: the statuses that report failing cases (a counterexample or witness in the row)
+FAILED_STATUSES: tuple[str, ...] = tuple(FAILURE_STATUS.values())
 #: at most this many per-case (measured, bound) pairs are kept in :attr:`Row.cases_data`
 CASES_DATA_CAP = 300
 
@@ -49,6 +70,10 @@ class ReadingStatement:
         note: why it is expected to hold or fail (e.g. the counterexample family).
         requires_data: names of the data sets (:class:`DataNeed` names) the reading is decided on; when one is
             absent the reading is not checked and its row is ``skipped``.
+        kind: what the reading asserts (:data:`KINDS`), which decides the status its failing cases give
+            (:data:`FAILURE_STATUS`): ``universal`` -> ``refuted``, ``growth-rate`` -> ``loose``,
+            ``tendency`` -> ``not-supported``. ``expected=False`` then means the ledger expects that
+            status.
     """
 
     name: str
@@ -56,6 +81,16 @@ class ReadingStatement:
     expected: bool | None
     note: str = ""
     requires_data: tuple[str, ...] = ()
+    kind: Kind = "universal"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"reading {self.name!r}: kind {self.kind!r} is none of {', '.join(KINDS)}")
+
+    @property
+    def failure_status(self) -> str:
+        """The status this reading gets when a case fails it (:data:`FAILURE_STATUS`)."""
+        return FAILURE_STATUS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -218,6 +253,8 @@ class Row:
     method: str
     detail: str = ""
     proof: str | None = None
+    #: the reading's :attr:`ReadingStatement.kind`
+    kind: str = "universal"
     #: per-case ``{"measured", "bound", "ok", "label"}`` dicts (at most :data:`CASES_DATA_CAP`, in
     #: evaluation order) for the report's bound-vs-measured scatter; None when not recorded
     cases_data: list[dict[str, Any]] | None = None
@@ -239,14 +276,15 @@ class Row:
             "method": self.method,
             "proof": self.proof,
             "detail": self.detail,
+            "kind": self.kind,
         } | ({} if self.cases_data is None else {"cases_data": [
             {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in c.items()}
             for c in self.cases_data]})
 
     @property
     def unexpected(self) -> bool:
-        """True when the ledger expects the reading to hold and the check refuted it."""
-        return self.expected is True and self.status == "refuted"
+        """True when the ledger expects the reading to hold and a case failed it (:func:`is_unexpected`)."""
+        return self.expected is True and self.status in FAILED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -273,10 +311,39 @@ class Claim:
             )
 
 
-def expected_label(expected: bool | None) -> str:
-    """How an expectation is shown in tables: ``holds``, ``fails`` or ``open`` (no prediction).
+def is_unexpected(row: Mapping[str, Any]) -> bool:
+    """True when a row (a :meth:`Row.as_dict` or a JSON row) is a reading the ledger expects to hold
+    that some case failed (status ``refuted``, ``loose`` or ``not-supported``): ``lipbound verify``
+    then exits with status 1.
+
+    >>> is_unexpected({"expected": True, "status": "loose"}), is_unexpected({"expected": False, "status": "refuted"})
+    (True, False)
+    """
+    return row.get("expected") is True and row.get("status") in FAILED_STATUSES
+
+
+def expected_label(expected: bool | None, kind: str = "universal") -> str:
+    """How an expectation is shown in tables: ``holds``, ``open`` (no prediction), or for a reading
+    expected to fail the status it should get: ``fails`` (universal, i.e. ``refuted``), ``loose``
+    (growth-rate) or ``not-supported`` (tendency).
 
     >>> [expected_label(e) for e in (True, False, None)]
     ['holds', 'fails', 'open']
+    >>> expected_label(False, "growth-rate"), expected_label(False, "tendency"), expected_label(True, "tendency")
+    ('loose', 'not-supported', 'holds')
     """
-    return "open" if expected is None else ("holds" if expected else "fails")
+    if expected is None:
+        return "open"
+    if expected:
+        return "holds"
+    return "fails" if FAILURE_STATUS.get(kind, "refuted") == "refuted" else FAILURE_STATUS[kind]
+
+
+def status_legend() -> str:
+    """The statuses and their meanings, as one Markdown sentence for tables of rows (the CLI's
+    Markdown report and the HTML report).
+
+    >>> status_legend().startswith("Status: **proved** = a sympy proof script verified it")
+    True
+    """
+    return "Status: " + "; ".join(f"**{s}** = {m}" for s, m in STATUS_MEANINGS.items()) + "."

@@ -2,8 +2,14 @@
 
 How a status is assigned (see ``docs/devdocs/conventions.md``):
 
-* ``refuted``: some case (sampled, fixed, or the ledger's witness) violates the reading; the
-  counterexample with the largest ratio is reported.
+* ``refuted``: some case (sampled, fixed, or the ledger's witness) violates a ``universal`` reading;
+  the counterexample with the largest ratio is reported.
+* ``loose``: the same for a ``growth-rate`` reading (:attr:`~lipbound.claims.ReadingStatement.kind`):
+  a case shows that a bound's stated growth or constant is not attained by the true constant. The
+  bound is not shown false; the failing case with the largest ratio is reported as the witness.
+* ``not-supported``: the same for a ``tendency`` reading (the paper hedges, "typically"): some case
+  reverses it. The row also says on how many decided cases it held, per source (fixed, sampled; the
+  ledger's witness is not counted), in its detail and under ``held_on`` in its counterexample.
 * ``proved``: no case violates it and the reading's sympy proof returned True.
 * ``holds``: no case violates it, there is no proof (or the proof returned None), at least one
   case was evaluated, and every case decided (:attr:`~lipbound.claims.Outcome.decided`).
@@ -29,6 +35,28 @@ from typing import Any
 import numpy as np
 
 from ._ledger import CASES_DATA_CAP, Claim, DataLocation, Outcome, ProofResult, Row
+
+
+def held_on(counts: Mapping[str, list[int]]) -> dict[str, Any]:
+    """How often a reading held over the decided cases, per source, the ledger's witness left out
+    (it is chosen to fail): ``counts[source] = [held, decided]``.
+
+    >>> held_on({"fixed": [1, 3], "sampled": [4, 5], "witness": [0, 1]})["fraction"]
+    0.625
+    """
+    by_source = {src: {"held": h, "cases": n} for src, (h, n) in counts.items() if src != "witness" and n}
+    held = sum(v["held"] for v in by_source.values())
+    cases = sum(v["cases"] for v in by_source.values())
+    return {"held": held, "cases": cases, "fraction": (held / cases) if cases else None, "by_source": by_source,
+            "note": "decided cases where the reading held; the ledger's witness is not counted"}
+
+
+def _held_text(h: dict[str, Any]) -> str:
+    parts = [f"{v['held']} of {v['cases']} {src}" for src, v in h["by_source"].items()]
+    if not parts:
+        return "no decided case besides the ledger's witness"
+    total = f"{h['held']} of {h['cases']}, {100 * h['fraction']:.0f}%"
+    return f"held on {' and '.join(parts)} cases ({total}; the ledger's witness not counted)"
 
 
 def case_rng(seed: int, claim_id: str, reading: str, index: int) -> np.random.Generator:
@@ -64,10 +92,11 @@ def locate_data(names: Iterable[str], paths: Mapping[str, str | os.PathLike] | N
 
 
 def _skipped_row(claim: Claim, reading: str, seed: int, method: str, absent: list[DataLocation]) -> Row:
-    return Row(claim=claim.id, reading=reading, status="skipped", expected=claim.statement.reading(reading).expected,
+    stmt = claim.statement.reading(reading)
+    return Row(claim=claim.id, reading=reading, status="skipped", expected=stmt.expected,
                cases=0, tightest_ratio=None, counterexample=None, seconds=0.0, seed=seed, method=method,
                detail="not checked: " + "; ".join(loc.absent_message() for loc in absent), proof=None,
-               cases_data=None)
+               cases_data=None, kind=stmt.kind)
 
 
 def _run_proof(fn: Callable[[], ProofResult] | None) -> tuple[bool | None, str | None]:
@@ -115,6 +144,7 @@ def check_reading(
     worst_rank: tuple[bool, float] = (False, -np.inf)
     cases_data: list[dict[str, Any]] = []
     undecided: list[str] = []
+    counts: dict[str, list[int]] = {}  # source -> [held, decided]
     left_out = ""
     with ExitStack() as using:
         for name in dict.fromkeys((*needs, *fixed_needs)):
@@ -142,16 +172,28 @@ def check_reading(
                 worst_ratio = r if worst_ratio is None else max(worst_ratio, r)
                 if not out.decided:
                     undecided.append(out.label or source)
-                elif not out.ok:
+                else:
+                    tally = counts.setdefault(source, [0, 0])
+                    tally[0] += bool(out.ok)
+                    tally[1] += 1
+                if out.decided and not out.ok:
                     # prefer a counterexample found by search over the ledger's witness, then the largest ratio
                     rank = (source != "witness", r)
                     if worst_fail is None or rank > worst_rank:
                         worst_fail, fail_source, worst_rank = out, source, rank
                 if on_case is not None:
                     on_case()
+    held = held_on(counts) if stmt.kind == "tendency" else None
     if worst_fail is not None:
-        status = "refuted"
-        detail = f"counterexample from the {fail_source} cases ({worst_fail.label})"
+        status = stmt.failure_status
+        where = f"the {fail_source} cases ({worst_fail.label})"
+        if held is not None:  # not-supported
+            detail = (f"a tendency our cases do not support: {_held_text(held)}; the failing case with the "
+                      f"largest ratio is from {where}")
+        elif status == "loose":
+            detail = f"the stated growth is not attained (the bound is loose, not shown false); witness from {where}"
+        else:
+            detail = f"counterexample from {where}"
         if proved:
             detail += "; CONFLICT: the proof script claims a proof (bug in the proof or the evaluator)"
     elif proved is True:
@@ -173,6 +215,8 @@ def check_reading(
         counterexample.setdefault("source", fail_source)
         counterexample.setdefault("measured", worst_fail.measured)
         counterexample.setdefault("bound", worst_fail.bound)
+        if held is not None:
+            counterexample["held_on"] = held
     return Row(
         claim=claim.id,
         reading=reading,
@@ -187,6 +231,7 @@ def check_reading(
         detail=detail,
         proof=proof_note,
         cases_data=cases_data if ev is not None else None,
+        kind=stmt.kind,
     )
 
 

@@ -102,7 +102,7 @@ def _meta(path: Any, obj: dict[str, Any]) -> dict[str, Any]:
 
 def _check_ledger_rows(path: Any, rows: list[dict[str, Any]]) -> None:
     """Types of the fields the report reads from ledger rows (recognised by claim/reading/status)."""
-    from ..claims._ledger import STATUSES
+    from ..claims._ledger import KINDS, STATUSES
 
     for k, r in enumerate(rows, 1):
         where = f"row {k}"
@@ -118,6 +118,9 @@ def _check_ledger_rows(path: Any, rows: list[dict[str, Any]]) -> None:
         _typed(path, where, r, "counterexample", (dict,), "an object or null")
         for key in ("method", "detail", "proof"):
             _typed(path, where, r, key, (str,), "a string")
+        _typed(path, where, r, "kind", (str,), "a string")
+        if r.get("kind") is not None and r["kind"] not in KINDS:
+            raise ReportInputError(f"{path}: {where}: kind {r['kind']!r} is none of {', '.join(KINDS)}")
         if r.get("cases_data") is not None:
             _objects(path, r["cases_data"], f"{where}: cases_data")
 

@@ -292,22 +292,26 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
     if not res.ledgers:
         return
     doc.h(2, "Claim ledger", "ledger")
-    doc.p("One row per reading of a claim. Status: **proved** = sympy proof and no counterexample among the "
-          "cases; **holds** = no counterexample, no symbolic proof; **refuted** = a concrete counterexample "
-          "(linked); **not-proven** = undecided; **skipped** = not checked, because data the reading needs is "
-          "absent (why and how to get it below the table). Tightest ratio = the largest measured / bound over the "
-          "cases (for identities: discrepancy / tolerance). Docs links point to the mkdocs site (`make docs`).")
+    from ..claims._ledger import is_unexpected, status_legend
+
+    doc.p("One row per reading of a claim. " + status_legend() + " The counterexample or witness of a refuted, "
+          "loose or not-supported reading is linked; for a skipped one, why and how to get the data is below the "
+          "table. Expected: holds, open (no prediction), or the status a reading expected to fail should get "
+          "(fails = refuted, loose, not-supported). Tightest ratio = the largest measured / bound over the cases "
+          "(for identities: discrepancy / tolerance). Docs links point to the mkdocs site (`make docs`).")
     for i, lr in enumerate(res.ledgers):
         if len(res.ledgers) > 1:
             doc.h(3, f"From {lr.path}")
         rows: list[list[Cell]] = []
         for r in lr.rows:
-            exp = expected_label(r.get("expected"))
+            exp = expected_label(r.get("expected"), r.get("kind"))
             status = str(r.get("status"))
-            if r.get("expected") is True and status == "refuted":
+            if is_unexpected(r):
                 status += " (UNEXPECTED)"
             elif r.get("expected") is False and status in ("proved", "holds"):
-                status += " (expected to fail: no counterexample found)"
+                status += {"loose": " (expected loose: the growth was attained on every case)",
+                           "not-supported": " (expected not-supported: it held on every case)"}.get(
+                    exp, " (expected to fail: no counterexample found)")
             elif status == "skipped":
                 status += " (not checked: data absent)"
             cex: Cell = Link("counterexample", f"#{_cex_anchor(i, r)}") if r.get("counterexample") else "-"
@@ -320,8 +324,9 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
     doc.p("Each point is one evaluated case (sampled, trained-model or the ledger's witness): x = the "
           "theoretical side (the bound, or the tolerance for identities), y = the measured side (a "
           "sampled lower estimate of the true constant, or the discrepancy). Points on or below the "
-          "dashed y = x line satisfy the reading; red crosses are violations. How each side is computed "
-          "is the reading's method in the table below the figure.")
+          "dashed y = x line satisfy the reading; red crosses are failing cases (counterexamples; for a loose "
+          "or not-supported reading, the cases that do not attain the growth or reverse the tendency). How each "
+          "side is computed is the reading's method in the table below the figure.")
     for i, lr in enumerate(res.ledgers):
         by_claim: dict[str, list[dict[str, Any]]] = {}
         for r in lr.rows:

@@ -31,10 +31,14 @@ STATEMENT = ClaimStatement(
                          True, "f is a cubic form in x and a quadratic form in W"),
         ReadingStatement("cubic-in-w",
                          r"There is C_M with \mathrm{Lip}(J; B_R) \le C_M W_{\max}^3 R for all weights (cubic in the operator norms).",
-                         False, "the constant scales as t^2 under W -> tW, so small weights violate any such C_M"),
+                         False, "the constant scales as t^2 under W -> tW, so small weights violate any such C_M: the "
+                         "bound itself is false (universal), not merely loose"),
         ReadingStatement("linear-in-M",
-                         r"For weights of unit spectral norm the constant grows linearly in M: \mathrm{Lip}(J)(8M) \ge 4\,\mathrm{Lip}(J)(M).",
-                         False, "with unit-norm weights our bound is at most 2R(1 + 2/sqrt(M)): bounded in M"),
+                         r"Growth rate of the bound's constant C_M (linear in M) is attained by the true constant: for "
+                         r"weights of unit spectral norm \mathrm{Lip}(J)(8M) \ge 4\,\mathrm{Lip}(J)(M).",
+                         False, "with unit-norm weights our bound is at most 2R(1 + 2/sqrt(M)): bounded in M, so a C_M "
+                         "linear in M is loose (the paper's C_M is a constant of its bound, not the true constant)",
+                         kind="growth-rate"),
     ),
     doc_page="docs/claims/thm-4.2.md",
     proof_script="proofs/thm_4_2.py",
