@@ -9,9 +9,10 @@ from . import statements as st
 from ._ledger import Claim, DataNeed
 from .section3 import EQ3_EVALUATORS, LEMMA33_EVALUATORS, lemma_3_1, lemma_3_2, sec_3_4, thm_3_3
 from .section3 import thm_3_1, thm_3_2
-from .section4 import lemma_4_1, sec_4_5, thm_4_1, thm_4_2
+from .section4 import lemma_4_1, sec_4_5, sec_4_6, thm_4_1, thm_4_2
 from .statements import lemma_4_1 as st_l41
 from .statements import sec_4_5 as st_45
+from .statements import sec_4_6 as st_46
 from .statements import thm_3_1 as st_3_1
 from .statements import thm_3_2 as st_3_2
 from .statements import thm_4_1 as st_4_1
@@ -86,6 +87,7 @@ def _build() -> dict[str, Claim]:
         Claim(st_4_1.STATEMENT, thm_4_1.EVALUATORS, _proofs("thm_4_1")),
         Claim(st_4_2.STATEMENT, thm_4_2.EVALUATORS, _proofs("thm_4_2")),
         Claim(st_45.STATEMENT, sec_4_5.EVALUATORS, _proofs("sec_4_5")),
+        Claim(st_46.STATEMENT, sec_4_6.EVALUATORS, _proofs("sec_4_6")),
         Claim(st_mvae.KL_WHOLE_VS_PART, mvae_kl, _proofs("mvae")),
         Claim(st_mvae.FINDINGS, mvae_findings, {}),
         *(Claim(s, EMPIRICAL_EVALUATORS[s.id], {}) for s in st_emp.EMPIRICAL),
