@@ -91,6 +91,9 @@ ACCEPTED = [
       for h in ("our-bound", "paper-bound", "quadratic-in-R", "regime-below")),
     ("sec-4.5", "composed-scale-free", "unit-spectral-bound"),
     ("sec-4.5", "composed-scale-free", "l2-step-preserves-ratios"),
+    ("sec-4.6", "upper-bound", "frobenius-sandwich"),
+    *(("sec-4.6", w, h) for w in ("lower-bound", "consistent")
+      for h in ("frobenius-sandwich", "converges-to-sup-frobenius")),
     *(("mvae-kl-whole-vs-part", "per-dim-average", h)
       for h in ("additivity", "single-whole-ge-part", "precision-whole-ge-part")),
 ]

@@ -90,7 +90,7 @@ def make_case(family: str, n: int, m: int, h: int, seed: int, *, n_samples: int 
         b1 = np.zeros(h)
         while h == 2 and abs(W1[0] @ W1[1]) > 0.9 * np.linalg.norm(W1[0]) * np.linalg.norm(W1[1]):
             W1[1] = rng.standard_normal(n)
-    if family == "relu-far":  # the steepest unit switches on only 4-8 standard deviations out
+    if family == "relu-far":  # unit 0, output weights x5, switches on only 4-8 standard deviations out
         i = 0
         b1[i] = -rng.uniform(4.0, 8.0) * np.linalg.norm(W1[i]) * input_scale
         W2[:, i] *= 5.0
