@@ -163,6 +163,47 @@ def refute_concat_equals_l2() -> ProofResult:
     return _refute(witness_concat_l2, lambda c: sp.simplify(c["cat"] - c["l2"]) != 0, "'Lip(f_cat) == sqrt(sum L_i^2)'")
 
 
+def _fro(m: sp.Matrix) -> sp.Expr:
+    return sp.sqrt(sum(e**2 for e in m))
+
+
+def prove_frobenius_separate() -> ProofResult:
+    """||blockdiag(J_1, J_2, J_3)||_F^2 == ||[J_1 J_2 J_3]||_F^2 for symbolic blocks of widths 1, 2, 3 (the
+    same entries, rearranged, plus zeros): equality, hence <=."""
+    steps = Steps()
+    blocks = [sp.Matrix(2, n, sp.symbols(f"a{i}_0:{2 * n}", real=True)) for i, n in enumerate((1, 2, 3))]
+    cat, summ = sp.diag(*blocks), sp.Matrix.hstack(*blocks)
+    sq = lambda m: sp.Add(*[e**2 for e in m])  # noqa: E731
+    steps.check("||blockdiag(J_i)||_F^2 == ||[J_1 J_2 J_3]||_F^2 == sum_i ||J_i||_F^2 (M = 3, 2 x 1, 2 x 2, 2 x 3)",
+                is_zero(sq(cat) - sq(summ)))
+    steps.check("... == sum_i ||J_i||_F^2", is_zero(sq(summ) - sp.Add(*[sq(b) for b in blocks])))
+    return steps.result("symbolic blocks, M = 3 (the identity is entrywise, the same for every M and shape)")
+
+
+def refute_frobenius_separate_equality() -> ProofResult:
+    from lipbound.claims.section3.thm_3_3 import witness_concat_l2
+
+    steps = Steps()
+    ms = [sp.Matrix(m) for m in witness_concat_l2()["matrices"]]
+    cat, summ = _fro(sp.diag(*ms)), _fro(sp.Matrix.hstack(*ms))
+    steps.check(f"witness A_1 = A_2 = [1]: ||J f_cat||_F == ||J f_sum||_F == {cat}", is_zero(cat - summ))
+    steps.check("two nonzero Jacobians", sum(1 for m in ms if any(e != 0 for e in m)) == 2)
+    steps.check("the reading: equality only if at most one J_i != 0", False)
+    return steps.result("exact witness A_1 = A_2 = [1], separate inputs")
+
+
+def refute_frobenius_shared() -> ProofResult:
+    from lipbound.claims.section3.thm_3_3 import witness_shared
+
+    steps = Steps()
+    ms = [sp.Matrix(m).applyfunc(sp.nsimplify) for m in witness_shared()["matrices"]]
+    cat, summ = _fro(sp.Matrix.vstack(*ms)), _fro(ms[0] + ms[1])
+    steps.check("witness A_1 = I_2, A_2 = -I_2: ||[A_1; A_2]||_F == 2", is_zero(cat - 2))
+    steps.check("||A_1 + A_2||_F == 0", is_zero(summ))
+    steps.check("the reading: ||J f_cat||_F <= ||J f_sum||_F", bool(cat <= summ))
+    return steps.result("exact witness A_1 = I_2, A_2 = -I_2, shared input")
+
+
 PROOFS = {
     "proof-bounds": prove_proof_bounds,
     "proof-bounds-equality": prove_proof_bounds_equality,
@@ -172,6 +213,9 @@ PROOFS = {
     "concat-equals-l2": refute_concat_equals_l2,
     "concat-le-l2": prove_concat_le_l2,
     "sum-subadditive": prove_sum_subadditive,
+    "frobenius-separate": prove_frobenius_separate,
+    "frobenius-separate-equality": refute_frobenius_separate_equality,
+    "frobenius-shared": refute_frobenius_shared,
 }
 
 if __name__ == "__main__":

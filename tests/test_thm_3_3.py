@@ -130,3 +130,37 @@ def test_trained_encoders_pointwise():
         for reading in ("true-separate", "concat-le-l2", "sum-subadditive"):
             out = EV[reading].evaluate(case)
             assert out.ok, (reading, case)
+
+
+# ------------------------------------------------------------------ Theorem 3.3 in the Frobenius norm (Section 3.4)
+
+
+@given(case=linear_cases("separate"))
+def test_frobenius_separate_is_always_an_equality(case):
+    """blockdiag(A_i) and [A_1 ... A_M] have the same entries: both Frobenius norms are
+    sqrt(sum_i ||A_i||_F^2) (numpy, from the matrices alone), so the reading holds with ratio 1."""
+    import numpy as np
+
+    out = EV["frobenius-separate"].evaluate(case)
+    target(out.ratio, label="fro_cat/fro_sum")
+    assert out.ok
+    mats = T.linear_matrices(case)
+    both = math.sqrt(sum(float((np.asarray(a) ** 2).sum()) for a in mats))
+    assert out.measured == pytest.approx(both, rel=1e-12) and out.bound == pytest.approx(both, rel=1e-12)
+    nonzero = sum(1 for a in mats if np.any(a != 0))
+    assert EV["frobenius-separate-equality"].evaluate(case).ok is (nonzero < 2 or both == 0.0)
+
+
+def test_frobenius_shared_goes_either_way():
+    import numpy as np
+
+    case = find(linear_cases("shared"), lambda c: not EV["frobenius-shared"].evaluate(c).ok,
+                settings=settings(max_examples=500, derandomize=True, database=None,
+                                  suppress_health_check=list(HealthCheck)))
+    mats = [np.asarray(a) for a in T.linear_matrices(case)]
+    assert np.linalg.norm(np.vstack(mats)) > np.linalg.norm(sum(mats)) * (1 + 1e-6)  # numpy, independently
+    same = {"setting": "shared", "family": "witness", "matrices": [[[1.0, 2.0]], [[1.0, 2.0]]]}
+    out = EV["frobenius-shared"].evaluate(same)  # A_1 = A_2: sqrt(2) ||A|| <= 2 ||A||
+    assert out.ok and out.ratio == pytest.approx(math.sqrt(2) / 2)
+    w = [sp.Matrix(a).applyfunc(sp.nsimplify) for a in T.witness_shared()["matrices"]]  # exact rationals
+    assert sp.Matrix.vstack(*w).norm() == 2 and (w[0] + w[1]).norm() == 0

@@ -84,6 +84,10 @@ ACCEPTED = [
     ("thm-3.3", "concat-equals-l2", "true-separate"),
     ("thm-3.3", "concat-equals-l2", "concat-le-l2"),
     ("thm-3.3", "concat-equals-l2", "sum-subadditive"),
+    *(("thm-3.3", "frobenius-separate-equality", h)
+      for h in ("frobenius-separate", "true-separate", "concat-le-l2", "sum-subadditive")),
+    ("thm-3.3", "frobenius-shared", "concat-le-l2"),
+    ("thm-3.3", "frobenius-shared", "sum-subadditive"),
     ("lemma-4.1", "paper-self-block", "blocks"),
     ("lemma-4.1", "paper-self-block", "paper-cross-block"),
     ("lemma-4.1", "paper-self-block", "regularized"),

@@ -177,6 +177,38 @@ def _separate_equality(case):
     return Outcome(ok, c["cat"], c["sum"], cex, label=_label(case))
 
 
+def frobenius_norms(mats: list[np.ndarray], setting: str) -> dict[str, float]:
+    r"""Frobenius norms of the Jacobians of :math:`f_{cat}` and :math:`f_{sum}` assembled from the encoder
+    Jacobians (or linear maps) ``mats``: ``separate``: blockdiag / hstack; ``shared``: vstack / sum."""
+    if setting == "separate":
+        cat, summ = scipy.linalg.block_diag(*mats), np.hstack(mats)
+    else:
+        cat, summ = np.vstack(mats), np.sum(mats, axis=0)
+    return {"cat_fro": float(np.linalg.norm(cat)), "sum_fro": float(np.linalg.norm(summ))}
+
+
+def _fro_case(case):
+    c, mats = _constants(case)
+    return {**c, **frobenius_norms(mats, case.get("setting", "separate"))}, mats
+
+
+def _frobenius_le(case):
+    c, mats = _fro_case(case)
+    ok = c["cat_fro"] <= c["sum_fro"] * (1 + NORM_RTOL) + 1e-300
+    cex = None if ok else {**_serial(case, mats, c), "fro_cat": c["cat_fro"], "fro_sum": c["sum_fro"]}
+    return Outcome(ok, c["cat_fro"], c["sum_fro"], cex, label=_label(case))
+
+
+def _frobenius_equality(case):
+    c, mats = _fro_case(case)
+    equal = abs(c["cat_fro"] - c["sum_fro"]) <= EQUAL_RTOL * max(c["cat_fro"], c["sum_fro"])
+    nonzero = sum(1 for a in mats if np.any(a != 0))
+    ok = not (equal and nonzero >= 2)
+    cex = None if ok else {**_serial(case, mats, c), "fro_cat": c["cat_fro"], "fro_sum": c["sum_fro"],
+                           "nonzero_jacobians": nonzero}
+    return Outcome(ok, c["cat_fro"], c["sum_fro"], cex, label=_label(case))
+
+
 # ----------------------------------------------------------------------------- the proof's bounds
 BOUND_FAMILIES = ("random", "one-nonzero", "all-zero", "equal", "wide-range", "network")
 
@@ -289,4 +321,18 @@ EVALUATORS = {
         sample=lambda rng, k: sample_linear_case(rng), evaluate=_sum_subadditive,
         method=_method("Lip(f_sum) <= sum L_i, both settings; trained encoders pointwise"),
         fixed_cases=lambda: _trained_cases("separate")),
+    "frobenius-separate": Evaluator(
+        sample=lambda rng, k: sample_linear_case(rng, "separate"), evaluate=_frobenius_le,
+        method=f"||J f_cat||_F <= ||J f_sum||_F (blockdiag vs hstack), separate inputs; Frobenius norms of the "
+               f"assembled float64 Jacobians, relative tolerance {NORM_RTOL:g}; linear encoders and trained encoders "
+               f"pointwise",
+        fixed_cases=lambda: _trained_cases("separate")),
+    "frobenius-separate-equality": Evaluator(
+        sample=lambda rng, k: sample_linear_case(rng, "separate"), evaluate=_frobenius_equality,
+        method=f"||J f_cat||_F = ||J f_sum||_F (to {EQUAL_RTOL:g}) implies at most one nonzero J_i, separate inputs",
+        witness=witness_concat_l2),
+    "frobenius-shared": Evaluator(
+        sample=lambda rng, k: sample_linear_case(rng, "shared"), evaluate=_frobenius_le,
+        method=f"||J f_cat||_F <= ||J f_sum||_F (vstack vs sum), shared input, relative tolerance {NORM_RTOL:g}",
+        witness=witness_shared),
 }

@@ -152,6 +152,19 @@ THM_3_3 = _claim(
         ReadingStatement("sum-subadditive",
                          r"Eq. (41): \mathrm{Lip}(f_{sum}) \le \sum_i \mathrm{Lip}(E_i), both settings.", True,
                          "triangle inequality"),
+        ReadingStatement("frobenius-separate",
+                         r"In the Frobenius norm of the input Jacobians (the comparison Section 3.4 frames, the norm "
+                         r"Algorithm 1 measures), separate inputs: \lVert J f_{cat}(x) \rVert_F \le \lVert J f_{sum}(x) "
+                         r"\rVert_F at every x (hence also for the suprema over x).", True,
+                         "both equal sqrt(sum_i ||J_i||_F^2): blockdiag(J_i) and [J_1 ... J_M] have the same entries"),
+        ReadingStatement("frobenius-separate-equality",
+                         r"In the Frobenius norm, separate inputs: \lVert J f_{cat}(x) \rVert_F = \lVert J f_{sum}(x) "
+                         r"\rVert_F only if at most one J_i(x) \ne 0.", False,
+                         "the two norms are always equal: A_1 = A_2 = [1] gives sqrt(2) = sqrt(2)"),
+        ReadingStatement("frobenius-shared",
+                         r"In the Frobenius norm, shared input: \lVert J f_{cat}(x) \rVert_F \le \lVert J f_{sum}(x) "
+                         r"\rVert_F at every x.", False,
+                         "E_2 = -E_1: ||[I; -I]||_F = 2 > 0 = ||I - I||_F"),
     ),
 )
 
