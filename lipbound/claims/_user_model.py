@@ -257,7 +257,8 @@ def map_model(obj: Any, name: str, *, input_shapes: list[tuple[int, ...]] | None
 def _check_forward(obj: nn.Module, user: UserModel, name: str) -> None:
     """A module with its own ``forward`` must compute D_j(U(E(x))) on the inputs the claims use."""
     xs = [torch.cat([inputs_of(user, k)[i] for k in range(INPUTS_PER_MODEL)]) for i in range(len(user.in_shapes))]
-    ref = user.model(xs)
+    with torch.no_grad():
+        ref = user.model(xs)
     o64 = copy.deepcopy(obj).double().eval()
     try:
         with torch.no_grad():
