@@ -128,16 +128,25 @@ MAX_SEED = 2**32 - 1
 
 def _data_arg(text: str) -> tuple[str, str]:
     """argparse type of ``verify --data NAME=DIR``."""
+    if text.startswith("folder:") and len(text) > len("folder:"):  # the inputs of --model
+        return "folder:", text[len("folder:"):]
     name, sep, folder = text.partition("=")
     if not sep or not name or not folder:
         raise argparse.ArgumentTypeError(f"expected NAME=DIR (e.g. icub=/data/icub), got {text!r}")
     return name, folder
 
 
+def _model_shape(text: str) -> tuple[int, ...]:
+    """argparse type of ``verify --input-shape``."""
+    from .claims._user_model import shape_arg
+
+    return shape_arg(text)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .claims.section3._zoo_cases import use_zoo
 
-    with use_zoo(args.zoo):
+    with use_zoo("none" if getattr(args, "model", None) else args.zoo):  # --model replaces the zoo
         return _verify(args)
 
 
@@ -175,6 +184,8 @@ def _verify_command(args: argparse.Namespace) -> str:
         parts += ["--data", f"{name}={folder}"]
     if args.require_data:
         parts.append("--require-data")
+    if getattr(args, "model", None):
+        parts += ["--model", args.model] + [a for s in args.input_shape or [] for a in ("--input-shape", ",".join(map(str, s)))]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -254,7 +265,10 @@ def _verify(args: argparse.Namespace) -> int:
     from .claims.section3._zoo_cases import prepare_zoo
 
     claims = [get_claim(c) for c in args.claim] if args.claim else list(CLAIMS.values())
-    data = _check_inputs(args, claims)
+    from .claims._user_model import from_args, model_row
+
+    user = from_args(args)  # --model: the user's model, mapped to encoders/fusion/decoders (exit 2 if it cannot be)
+    data = _check_inputs(args, claims) if user is None else {}
     to_stdout = args.json == "-"
     console = Console(stderr=to_stdout, width=None if sys.stdout.isatty() else 120)
     jobs = [(c, r.name) for c in claims for r in c.statement.readings]
@@ -264,14 +278,16 @@ def _verify(args: argparse.Namespace) -> int:
         prepare_zoo(steps.say if not steps.tty else (lambda line: print(f"lipbound verify: {line}", file=sys.stderr)))
         for claim, reading in jobs:
             steps.start(f"{claim.id} / {reading}")
-            row = check_reading(claim, reading, examples=args.examples, seed=args.seed, data=data)
+            row = (check_reading(claim, reading, examples=args.examples, seed=args.seed, data=data) if user is None
+                   else model_row(user, claim, reading, seed=args.seed))
             rows.append(json_safe(row.as_dict()))
             steps.done(f"{claim.id} / {reading}", f"{row.status}, {row.cases} cases ({row.seconds:.1f} s)")
     seconds = time.perf_counter() - t0
     meta = {"lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),
             "seed": args.seed, "examples": args.examples, "seconds": seconds}
 
-    table = Table(title=f"lipbound verify (seed {args.seed}, {args.examples} sampled cases per reading)")
+    table = Table(title=f"lipbound verify (seed {args.seed}, {args.examples} sampled cases per reading)" if user is None
+                  else f"lipbound verify on the model {user.name} ({user.inputs_from})")
     for col in ("claim", "reading", "status", "expected", "cases", "tightest ratio", "time (s)"):
         table.add_column(col, no_wrap=True)
     for r in rows:
@@ -304,7 +320,11 @@ def _verify(args: argparse.Namespace) -> int:
     elif not args.no_report and (args.json not in (None, "-") or args.markdown):
         console.print("no HTML report: the output files are in the current folder (--report DIR writes one)")
     skipped = [r for r in rows if r["status"] == "skipped"]
-    if skipped:
+    if skipped and user is not None:
+        console.print(f"[yellow]{len(skipped)} reading(s) skipped on the model {user.name}:")
+        for r in skipped:
+            console.print(f"  {r['claim']}/{r['reading']}: {r['detail']}", highlight=False)
+    elif skipped:
         console.print(f"[yellow]{len(skipped)} reading(s) skipped (not checked; data absent): "
                       + ", ".join(f"{r['claim']}/{r['reading']}" for r in skipped)
                       + f". Reason: {skipped[0]['detail']}. --require-data makes absent data an error.")
@@ -375,8 +395,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         "names a folder other than the current one, e.g. lipbound-report/")
     v.add_argument("--no-report", action="store_true", help="do not write the HTML + Markdown report")
     v.add_argument("--data", action="append", type=_data_arg, metavar="NAME=DIR",
-                   help="read the data set NAME from DIR only (repeatable); known: icub (default: $LIPBOUND_ICUB_DIR, "
+                   help="read the data set NAME from DIR only (repeatable); or, with --model, folder:PATH: the model's inputs are rows "
+                        "of that dataset folder (docs/datasets.md; modalities in the model's order); known: icub (default: $LIPBOUND_ICUB_DIR, "
                         "else ../shared/data/icub-multimodal)")
+    v.add_argument("--model", metavar="FACTORY",
+                   help="check the claims on YOUR multimodal autoencoder instead of the zoo: a factory module:function or "
+                        "path/to/file.py:function that returns it (lipbound imports and calls it: this runs your code, "
+                        "by your explicit choice). The model must map to encoders, fusion and decoders (lipbound's "
+                        "MultimodalAutoencoder, or a module with attributes encoders, fusion, decoders) made of standard "
+                        "layers and one of lipbound's fusions; else exit status 2 naming what is missing or unsupported. "
+                        "Each reading runs on the model alone, or is skipped naming the assumption it does not meet")
+    v.add_argument("--input-shape", action="append", type=_model_shape, metavar="SHAPE",
+                   help="with --model: one modality's unbatched input shape (6 or 1,16,16), once per modality in order, "
+                        "when the encoders do not state it; inputs are standard normal unless --data folder:PATH")
     v.add_argument("--require-data", action="store_true",
                    help="stop with exit status 2, before any work, when data a selected reading needs is absent "
                         "(default: report such readings as skipped)")

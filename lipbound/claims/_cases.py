@@ -59,8 +59,16 @@ def sample_autoencoder_case(rng: np.random.Generator, fusion: str | None = None)
 
 
 def build_autoencoder(case: dict[str, Any]) -> MultimodalAutoencoder:
-    """Rebuild the float64 model of a generated case (or load a trained zoo model)."""
+    """Rebuild the float64 model of a generated case (or load a trained zoo model, or a copy of the
+    user's model of ``lipbound verify --model``)."""
     if "zoo" in case:
+        from ._user_model import active_model
+
+        user = active_model(case["zoo"])
+        if user is not None:  # a copy: evaluators may switch gradients off
+            import copy
+
+            return copy.deepcopy(user.model)
         from ..zoo import load
 
         return load(case["zoo"], dtype=torch.float64, device=case.get("device"))
@@ -80,7 +88,14 @@ def build_autoencoder(case: dict[str, Any]) -> MultimodalAutoencoder:
 
 
 def case_inputs(model: MultimodalAutoencoder, case: dict[str, Any]) -> list[torch.Tensor]:
-    """One sample per modality, with a batch dimension of 1, drawn from ``case['input_seed']``."""
+    """One sample per modality, with a batch dimension of 1, drawn from ``case['input_seed']`` (for
+    the user's model of ``lipbound verify --model``: its input ``case['input_index']``)."""
+    if "zoo" in case:
+        from ._user_model import active_model, inputs_of
+
+        user = active_model(case["zoo"])
+        if user is not None:
+            return inputs_of(user, case.get("input_index", 0))
     rng = np.random.default_rng(case["input_seed"])
     scale = float(case.get("input_scale", 1.0))
     xs = []
