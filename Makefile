@@ -12,7 +12,7 @@ REPORT ?= lipbound-report
 REQUIRE_DATA ?=
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-slow docs clean
+.PHONY: install run test test-slow docs clean results
 
 $(PY):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -41,6 +41,13 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+## Regenerate the committed results the empirical claims are decided on: the medium preset (about 100 min
+## on a 2-core CPU; resumes when rerun), then its compact form in lipbound/claims/empirical/results/medium.
+RESULTS_OUT ?= lipbound-results/medium
+results: $(STAMP)
+	$(PY) -m lipbound reproduce --preset medium --out $(RESULTS_OUT) --workers 2 --no-progress
+	$(PY) -m lipbound.claims.empirical._compact $(RESULTS_OUT) lipbound/claims/empirical/results/medium
 
 docs: $(STAMP)
 	$(PY) -m mkdocs build --strict --site-dir build/site

@@ -144,9 +144,13 @@ def _model_shape(text: str) -> tuple[int, ...]:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from .claims.empirical._source import use_results
     from .claims.section3._zoo_cases import use_zoo
 
-    with use_zoo("none" if getattr(args, "model", None) else args.zoo):  # --model replaces the zoo
+    with use_zoo("none" if getattr(args, "model", None) else args.zoo), \
+            (use_results(args.results) if args.results is not None else nullcontext()):  # --model replaces the zoo
         return _verify(args)
 
 
@@ -180,6 +184,8 @@ def _verify_command(args: argparse.Namespace) -> str:
     parts += ["--examples", str(args.examples), "--seed", str(args.seed)]
     if args.zoo != "small":
         parts += ["--zoo", args.zoo]
+    if args.results is not None:
+        parts += ["--results", str(args.results)]
     for name, folder in args.data or []:
         parts += ["--data", f"{name}={folder}"]
     if args.require_data:
@@ -229,9 +235,16 @@ def _check_inputs(args: argparse.Namespace, claims: list) -> dict:
     from .claims.empirical import EVALUATORS as EMPIRICAL
 
     if any(c.id in EMPIRICAL for c in claims):
-        from .claims.empirical._source import check_results_env
+        from .claims.empirical._source import check_results_env, load_results, use_results
 
-        check_results_env()
+        if args.results is None:
+            check_results_env()
+        elif args.results != "tiny":  # the tiny sweep is made on first use; a folder or the committed ones must parse
+            with use_results(args.results):
+                try:
+                    load_results()
+                except LipboundError as exc:
+                    raise LipboundError(f"--results {args.results}: {exc}") from None
     needs: dict[str, list[str]] = {}  # data set -> the readings that cannot do without it
     fixed: dict[str, list[str]] = {}  # data set -> the readings whose fixed cases are drawn from it
     for c in claims:
@@ -387,6 +400,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="trained models the Section 3-4 claims also run on: the small zoo (default; seconds on a CPU), "
                         "the paper-size zoo (Section 5.3 widths; trained on CUDA when available, else on the CPU "
                         "after an estimate), or none")
+    v.add_argument("--results", metavar="DIR|committed|tiny", default=None,
+                   help="the training results the empirical (Section 5) claims are decided on: a results folder of "
+                        "lipbound reproduce, 'committed' (the medium preset's sweep shipped with lipbound; the default "
+                        "unless $LIPBOUND_RESULTS is set) or 'tiny' (a built-in 3-epoch sweep on vector data, trained "
+                        "on first use: a smoke test, not evidence)")
     v.add_argument("--no-zoo", action="store_const", const="none", dest="zoo",
                    help="the same as --zoo none: generated cases only (no training)")
     v.add_argument("--report", metavar="DIR",

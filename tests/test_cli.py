@@ -42,10 +42,31 @@ def test_verify_thm_3_3_json_stdout(capsys):
                 assert abs(c["cat"] - sum(v**2 for v in c["L"]) ** 0.5) > 1e-6
             elif r["reading"] == "true-separate-equality":
                 assert abs(c["cat"] - c["sum"]) < 1e-30 and sum(v > 0 for v in c["L"]) >= 2
+            elif r["reading"] == "frobenius-separate-equality":  # the Frobenius norms are equal: no strict <
+                cat, tot = _mp_frobenius(cex["matrices"], cex["setting"])
+                assert cex["setting"] == "separate" and abs(cat - tot) < 1e-30
+            elif r["reading"] == "frobenius-shared":  # with a shared input concat's can exceed sum's
+                cat, tot = _mp_frobenius(cex["matrices"], cex["setting"])
+                assert cex["setting"] == "shared" and cat > tot
             else:
                 pytest.fail(f"unexpected refuted reading {r['reading']}")
     assert {r["reading"] for r in rows if r["status"] == "refuted"} == {
-        "true-shared", "concat-equals-l2", "true-separate-equality"}
+        "true-shared", "concat-equals-l2", "true-separate-equality", "frobenius-separate-equality", "frobenius-shared"}
+
+
+def _mp_frobenius(mats, setting, dps=50):
+    """(||J_concat||_F, ||J_sum||_F) of linear encoders A_i in 50-digit arithmetic: concat stacks the
+    A_i (block-diagonally for separate inputs, vertically for a shared one), sum adds their outputs."""
+    import mpmath
+
+    with mpmath.workdps(dps):
+        ms = [[[mpmath.mpf(repr(float(v))) for v in row] for row in m] for m in mats]
+        cat = mpmath.sqrt(sum(v ** 2 for m in ms for row in m for v in row))  # either stacking: every entry once
+        if setting == "separate":  # J_sum = [A_1 ... A_M]: again every entry once
+            tot = cat
+        else:  # J_sum = sum_i A_i
+            tot = mpmath.sqrt(sum(sum(m[i][j] for m in ms) ** 2 for i in range(len(ms[0])) for j in range(len(ms[0][0]))))
+        return cat, tot
 
 
 def test_verify_writes_json_and_markdown(tmp_path, capsys):
@@ -119,12 +140,26 @@ def test_full_verify_like_make_run(tmp_path, capsys):
     rows = json.loads(out.read_text())
     assert code == 0
     assert len(rows) == sum(len(c.statement.readings) for c in CLAIMS.values())
+    from lipbound.claims.empirical import EVALUATORS as EMPIRICAL
+    from lipbound.claims.empirical._source import load_results
+
+    committed = load_results()  # the default source of the empirical claims
     for r in rows:
         if r["status"] == "skipped":
             assert not have_icub and CLAIMS[r["claim"]].statement.reading(r["reading"]).requires_data == ("icub",), r
             continue
         fails_as = CLAIMS[r["claim"]].statement.reading(r["reading"]).failure_status  # refuted / loose / not-supported
         assert r["kind"] == CLAIMS[r["claim"]].statement.reading(r["reading"]).kind, r
+        if r["claim"] in EMPIRICAL:
+            # decided on the committed medium results: one fixed case per dataset the reading applies to (no
+            # sampled cases: the data are the runs); an open reading may also be inconclusive (not-proven), but
+            # never undecided for want of data
+            assert r["expected"] is None, r
+            assert r["status"] in ("holds", "not-supported", "not-proven"), r
+            assert 1 <= r["cases"] <= len(committed.datasets), r
+            if r["status"] == "not-proven":
+                assert "no data" not in json.dumps(r), r
+            continue
         if r["expected"] is None:  # open reading: either answer is a finding, but it must be an answer
             assert r["status"] in ("proved", "holds", fails_as), r
         else:
@@ -162,3 +197,27 @@ def test_each_subcommand_has_its_real_parser(command, capsys):
         cli.main([command, "--help"])
     assert exc.value.code == 0
     assert "usage: lipbound " + command in capsys.readouterr().out
+
+
+def _emp_rows(capsys, *extra):
+    code = cli.main(["verify", "--claim", "emp-variance", "--no-zoo", "--no-report", "--json", "-", *extra])
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_verify_decides_empirical_claims_on_the_committed_results_by_default(capsys):
+    """Without --results the emp-* readings are decided on the committed medium sweep, every case says
+    so, and ``--results committed`` is the same choice."""
+    rows = _emp_rows(capsys)
+    labels = [c["label"] for r in rows for c in r["cases_data"]]
+    assert labels and all("committed results of the medium preset" in lab for lab in labels), labels
+    assert all("5 trials" in lab for lab in labels)  # every trial enters each comparison
+    same = _emp_rows(capsys, "--results", "committed")
+    assert [(r["status"], r["cases"], r["tightest_ratio"]) for r in same] == \
+        [(r["status"], r["cases"], r["tightest_ratio"]) for r in rows]
+
+
+def test_verify_results_folder_is_checked_before_any_work(tmp_path, no_work, capsys):
+    """A --results folder that is not a results directory is an error (exit 2) before any reading runs."""
+    assert cli.main(["verify", "--claim", "emp-variance", "--no-zoo", "--results", str(tmp_path)]) == 2
+    assert f"--results {tmp_path}" in capsys.readouterr().err

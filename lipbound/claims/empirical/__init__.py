@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ._evaluators import EVALUATORS, SPECS, make_evaluator
 from ._source import (
-    DEFAULT_RESULTS,
+    COMMITTED_RESULTS,
     RESULTS_ENV,
     Results,
     load_results,
@@ -19,7 +19,7 @@ from ._source import (
     use_results,
 )
 
-__all__ = ["DEFAULT_RESULTS", "EVALUATORS", "RESULTS_ENV", "SPECS", "Results", "evaluate_results", "load_results",
+__all__ = ["COMMITTED_RESULTS", "EVALUATORS", "RESULTS_ENV", "SPECS", "Results", "evaluate_results", "load_results",
            "make_evaluator", "results_source", "tiny_results_dir", "use_results"]
 
 
@@ -43,7 +43,7 @@ def evaluate_results(path, *, examples: int = 50, seed: int = 0) -> list:
                 if not any(spec.applies(res, d) for d in res.datasets):  # no fallback here: say so
                     rows.append(Row(cid, r.name, "not-proven", r.expected, 0, None, None, 0.0, seed, spec.method,
                                     f"no data for this reading in {res.path} (fusions, trials, lambdas or "
-                                    "modalities missing)"))
+                                    "modalities missing)", kind=r.kind))
                     continue
                 row = check_reading(claim, r.name, examples=examples, seed=seed)
                 row.detail = f"{row.detail}; data: {res.label}"

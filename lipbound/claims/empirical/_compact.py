@@ -61,6 +61,10 @@ def compact_results(src: str | os.PathLike, dest: str | os.PathLike) -> dict:
         if not ok:
             raise LipboundError(f"{dest} holds files that are not a compact results folder of lipbound; "
                                 "choose an empty or new folder")
+    status = json.loads((src / "meta.json").read_text()).get("status")
+    if status != "complete":
+        raise LipboundError(f"the sweep in {src} is not complete (status {status!r}): rerun its lipbound reproduce "
+                            "command to finish it before compacting (the claims would be decided on part of it)")
     recs = read_lines(src / "records.jsonl", RECORD_FIELDS)
     last: dict[str, int] = {}
     for r in recs:
@@ -84,3 +88,29 @@ def compact_results(src: str | os.PathLike, dest: str | os.PathLike) -> dict:
     atomic_write_bytes(dest / "detection.jsonl.gz", _jsonl(det))
     atomic_write_json(dest / "meta.json", {**meta, "compact": info})
     return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lipbound.claims.empirical._compact SRC DEST``: :func:`compact_results` from the
+    command line (``make results`` runs it after the medium sweep); exit 2 with a message on bad input."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m lipbound.claims.empirical._compact",
+                                description="Write the compact form of a results directory (what the empirical "
+                                            "claims read) into DEST.")
+    p.add_argument("src", help="results directory of lipbound reproduce")
+    p.add_argument("dest", help="new, empty, or earlier compact results folder")
+    args = p.parse_args(argv)
+    try:
+        info = compact_results(args.src, args.dest)
+    except LipboundError as exc:
+        print(f"lipbound: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"kept {info['records_kept']} of {info['records_total']} records and {info['detection_rows']} detection "
+          f"rows in {args.dest}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -9,16 +9,18 @@ estimated with a 95 % confidence interval, and the dataset's case is
 * ``opposite`` (a counterexample) when the interval of some comparison lies entirely on the other
   side: the data says the opposite of the statement;
 * ``inconclusive`` otherwise (an :class:`~lipbound.claims.Outcome` with ``decided=False``): the
-  runs neither support nor contradict it, and the reading cannot be called ``holds`` or
-  ``refuted`` on them.
+  runs neither support nor contradict it, and the reading is ``not-proven`` on them.
+
+The readings are tendencies (``kind="tendency"``): a reading with an ``opposite`` case is reported
+``not-supported`` (our runs say the opposite), never ``refuted``.
 
 One fixed case per applicable dataset; no sampled cases (the data are the runs, not draws). A
 single trial that disagrees refutes nothing. Every case records the means, the effect with its
-interval, the test and the number of trials, and the data source (results directory or built-in
-tiny sweep). ``measured`` / ``bound`` are the compared quantities (attention's mean and the best
-rival's, ...), so ``ratio = measured / bound`` is the margin for positive quantities. When the
-chosen results directory has no data for a reading (e.g. no trimodal dataset), the reading falls
-back to the built-in tiny sweep and its labels say so.
+interval, the test and the number of trials, and the data source (committed results, a results
+directory, or the tiny sweep when asked for). ``measured`` / ``bound`` are the compared quantities
+(attention's mean and the best rival's, ...), so ``ratio = measured / bound`` is the margin for
+positive quantities. When the chosen results hold no data for a reading (e.g. no trimodal
+dataset), the reading is not decided on other data: its one case is undecided and says so.
 """
 
 from __future__ import annotations
@@ -30,19 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._ledger import Evaluator, Outcome
-from ._source import Results, _ensure_tiny, load_results
+from ._source import Results, load_results
 from ._stats import describe, paired_bootstrap, paired_difference, paired_log_ratio, variance_ratio, verdict
-
-_tiny: dict[str, Results] = {}
-
-
-def _tiny_results() -> Results:
-    p = _ensure_tiny()
-    key = str(p)
-    if key not in _tiny:
-        _tiny[key] = Results(p, "built-in tiny sweep (fallback: the results dir has no data for this reading)")
-    return _tiny[key]
-
 
 @dataclass(frozen=True)
 class _Spec:
@@ -58,11 +49,7 @@ class _Spec:
 
 def _results_for(spec: _Spec) -> tuple[Results, list[str]]:
     res = load_results()
-    ds = [d for d in res.datasets if spec.applies(res, d)]
-    if not ds:
-        res = _tiny_results()
-        ds = [d for d in res.datasets if spec.applies(res, d)]
-    return res, ds
+    return res, [d for d in res.datasets if spec.applies(res, d)]
 
 
 def combine(verdicts: list[str]) -> str:
@@ -82,11 +69,16 @@ def make_evaluator(spec: _Spec) -> Evaluator:
 
     def fixed():
         res, ds = _results_for(spec)
-        return [{"dataset": d} for d in ds]
+        return [{"dataset": d} for d in ds] or [{"dataset": None}]
 
     def evaluate(case):
         res, _ = _results_for(spec)
         d = case["dataset"]
+        if d is None:  # the chosen results hold no data for this reading: decided on nothing else
+            info = {"source": res.label, "path": str(res.path), "verdict": "no data"}
+            return Outcome(False, math.nan, math.nan, info,
+                           f"no data for this reading in {res.label} (fusions, trials, lambdas or modalities "
+                           "missing)", decided=False)
         v, measured, bound, info = spec.decide(res, d)
         cex = {"dataset": d, "source": res.label, "path": str(res.path), "verdict": v, **info}
         summary = info.get("summary", "")
@@ -309,9 +301,9 @@ def _lam_decreasing(res: Results, d: str):
 
 _LOW = "whole-model power-iteration lower bound (float64, deflated) at the final epoch"
 _HOW = ("per dataset, every trial: paired by trial index (same seed), 95% t interval of the mean log ratio; "
-        "supported if it excludes 1 on the claimed side for both rivals, refuted if it does on the other side for one")
+        "supported if it excludes 1 on the claimed side for both rivals, not-supported if it does on the other side for one")
 _HOW_D = ("per dataset, every trial: paired by trial index, 95% t interval of the mean difference; supported if it "
-          "excludes 0 on the claimed side for every comparison, refuted if it does on the other side for one")
+          "excludes 0 on the claimed side for every comparison, not-supported if it does on the other side for one")
 
 SPECS: dict[str, dict[str, _Spec]] = {
     "emp-lipschitz": {
@@ -334,10 +326,10 @@ SPECS: dict[str, dict[str, _Spec]] = {
     "emp-variance": {
         "test-loss": _Spec(*_variance("test_loss"),
                            method="per dataset: sd over trials of the final test loss, concat / sum, 95% F interval; "
-                                  "supported if below 1, refuted if above 1"),
+                                  "supported if below 1, not-supported if above 1"),
         "train-loss": _Spec(*_variance("train_loss"),
                             method="per dataset: sd over trials of the final training loss, concat / sum, 95% F "
-                                   "interval; supported if below 1, refuted if above 1"),
+                                   "interval; supported if below 1, not-supported if above 1"),
     },
     "emp-detection": {
         "youden": _Spec(_det_applies, _det_youden,
@@ -356,11 +348,11 @@ SPECS: dict[str, dict[str, _Spec]] = {
         "interior-optimum": _Spec(_lam_applies, _lam_interior,
                                   f"{ABLATION_FUSION}: min over interior lambdas of the trial-mean {_LOW} minus its "
                                   "smaller value at the two ends; 95% paired bootstrap interval over trials (seed 0); "
-                                  "supported if below 0, refuted if above 0"),
+                                  "supported if below 0, not-supported if above 0"),
         "param-norm-decreasing": _Spec(_lam_applies, _lam_decreasing,
                                        f"{ABLATION_FUSION}: largest log ratio of consecutive trial-mean parameter norms "
                                        "(increasing lambda); 95% paired bootstrap interval over trials (seed 0); "
-                                       "supported if below 0, refuted if above 0"),
+                                       "supported if below 0, not-supported if above 0"),
     },
 }
 

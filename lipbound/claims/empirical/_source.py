@@ -1,14 +1,19 @@
 """Where the empirical claims get their data, and the per-trial numbers they compare.
 
-:func:`results_source` picks, in order: an explicit override (:func:`use_results`), the directory
-in ``$LIPBOUND_RESULTS``, ``lipbound-results/smoke`` (relative to the working directory), and
-finally a built-in tiny sweep (preset ``tiny``: synthetic vector data, seconds on a CPU) run once
-and cached under the zoo cache directory (``$LIPBOUND_CACHE``, see :func:`lipbound.zoo.default_cache_dir`).
+:func:`results_source` picks, in order: an explicit choice (:func:`use_results`, which ``lipbound
+verify --results`` sets: a results directory, ``committed`` or ``tiny``), the directory in
+``$LIPBOUND_RESULTS``, and by default the **committed results** of the ``medium`` preset
+(:data:`COMMITTED_RESULTS`, shipped with lipbound in compact form: see
+:mod:`~lipbound.claims.empirical._compact` and ``docs/experiments.md``). The built-in tiny sweep
+(preset ``tiny``: synthetic vector data, seconds on a CPU, cached under the zoo cache directory) is
+used only when asked for (``--results tiny``); it decides nothing about the paper's setting and its
+rows say so. A reading for which the chosen results hold no data is not decided on other data: its
+row says that the data is missing.
 
-A results directory is read strictly: a line of ``records.jsonl`` or ``detection.jsonl`` that is
-not a JSON object with the fields the claims read is an error naming the file and line.
-:func:`check_results_env` runs that check on ``$LIPBOUND_RESULTS`` before ``lipbound verify``
-starts any work.
+A results directory is read strictly: a line of ``records.jsonl`` or ``detection.jsonl`` (or their
+``.gz`` forms) that is not a JSON object with the fields the claims read is an error naming the file
+and line. :func:`check_results_env` runs that check on ``$LIPBOUND_RESULTS`` before ``lipbound
+verify`` starts any work.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ import numpy as np
 from ...errors import ConfigurationError, LipboundError
 
 RESULTS_ENV = "LIPBOUND_RESULTS"
-DEFAULT_RESULTS = Path("lipbound-results") / "smoke"
+#: the results the empirical claims are decided on by default: the ``medium`` preset's sweep, committed
+#: in compact form (regenerate: ``make results``, see docs/experiments.md)
+COMMITTED_RESULTS = Path(__file__).resolve().parent / "results" / "medium"
+#: the names ``use_results`` / ``verify --results`` accept besides a folder
+NAMED_RESULTS = ("committed", "tiny")
 #: the paper's method first, then the other attention variants
 ATTENTION_PREFERENCE = ("attention-regularized-scaled", "attention-regularized", "attention-scaled", "attention")
 
@@ -34,8 +43,10 @@ _cache: dict[tuple, "Results"] = {}
 
 @contextmanager
 def use_results(path: str | os.PathLike):
-    """Decide the empirical claims on the results directory ``path`` inside this block."""
-    _override.append(Path(path))
+    """Decide the empirical claims inside this block on the results directory ``path``, or on
+    ``"committed"`` (:data:`COMMITTED_RESULTS`) or ``"tiny"`` (the built-in tiny sweep, trained
+    on first use)."""
+    _override.append(path if path in NAMED_RESULTS else Path(path))
     try:
         yield
     finally:
@@ -103,16 +114,37 @@ def check_results_env() -> Path | None:
     return p
 
 
+_TINY_LABEL = ("built-in tiny sweep (preset tiny: synthetic vector data, 3 epochs; asked for with --results tiny; it "
+               "says nothing about the paper's setting)")
+
+
+def committed_label() -> str:
+    """The label of the committed results: what they are and the command that made them."""
+    try:
+        meta = json.loads((COMMITTED_RESULTS / "meta.json").read_text())
+    except (OSError, ValueError):
+        meta = {}
+    runs = len(meta.get("runs", [])) or "?"
+    return (f"committed results of the medium preset ({runs} runs; {meta.get('command', 'lipbound reproduce --preset medium')}; "
+            f"lipbound {meta.get('lipbound', '?')}, torch {meta.get('torch', '?')})")
+
+
 def results_source() -> tuple[Path, str]:
-    """``(directory, label)`` of the results the empirical claims read now."""
-    if _override:
-        return _override[-1], f"results dir {_override[-1]}"
-    p = _env_results_dir()
-    if p is not None:
-        return p, f"results dir {p} (${RESULTS_ENV})"
-    if (DEFAULT_RESULTS / "records.jsonl").exists():
-        return DEFAULT_RESULTS, f"results dir {DEFAULT_RESULTS}"
-    return _ensure_tiny(), "built-in tiny sweep (preset tiny: synthetic vector data, cached in the zoo cache dir)"
+    """``(directory, label)`` of the results the empirical claims read now (module docstring)."""
+    choice = _override[-1] if _override else None
+    if choice is None:
+        p = _env_results_dir()
+        if p is not None:
+            return p, f"results dir {p} (${RESULTS_ENV})"
+        choice = "committed"
+    if choice == "tiny":
+        return _ensure_tiny(), _TINY_LABEL
+    if choice == "committed":
+        if results_file(COMMITTED_RESULTS, "records.jsonl") is None:
+            raise LipboundError(f"the committed results are missing from {COMMITTED_RESULTS} (a damaged install?); "
+                                "reinstall lipbound, or pass --results DIR or --results tiny")
+        return COMMITTED_RESULTS, committed_label()
+    return choice, f"results dir {choice}"
 
 
 #: the fields of a ``records.jsonl`` line that the claims read: ``str``, ``int``, or ``num`` (a
