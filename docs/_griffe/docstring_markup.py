@@ -8,7 +8,7 @@ docstring, this extension rewrites it (in memory only; the source files are not 
   next blank line) becomes a fenced ``pycon`` code block, so its output such as
   ``[torch.Size([7, 3])]`` is not mistaken for a Markdown reference link;
 * ``:math:`x``` becomes inline math and a ``.. math::`` directive becomes a display block, both
-  typeset by pymdownx.arithmatex and MathJax;
+  marked by pymdownx.arithmatex and rendered to MathML at build time (docs/_hooks/mathml.py);
 * ``:class:`~pkg.Name```, ``:func:``, ``:meth:``, ``:mod:``, ``:data:``, ``:attr:``, ``:exc:``
   become inline code (``Name`` when the target starts with ``~``). They are not turned into
   cross-reference links, because not every target has an API page.
