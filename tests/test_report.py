@@ -408,7 +408,7 @@ def test_markdown_has_the_tables(report, results):
     assert "| claim | reading | status | expected | cases | tightest ratio | counterexample | docs |" in md
     assert "| thm-3.3 | true-shared | refuted | fails | 12 | 1.3 | [counterexample](#cex-0-thm-3.3-true-shared) |" in md
     assert "| thm-3.3 | concat-equals-l2 | holds (expected to fail: no counterexample found) | fails |" in md
-    assert "[Theorem 3.3](" in md and "/claims/thm-3.3/index.html)" in md
+    assert "[Theorem 3.3](" in md and "/docs/claims/thm-3.3.md)" in md  # the page in the checkout
     assert "| method | kind | value | seconds | solver | status |" in md and "| lipsdp-neuron | certified-upper | 5 |" in md
     # Table 1 analogue for the bimodal toy2, Table 2 for the trimodal toy3, beside the paper's rows
     assert "| fusion | m0 | m1 | combined | trials |" in md and "| fusion | m0 | m1 | m2 | combined | trials |" in md
@@ -452,7 +452,25 @@ def test_html_references_only_existing_files(report):
     assert sorted(p.name for p in (report / "figures").iterdir()) == sorted(Path(s).name for s in refs.src)
     anchors = [h[1:] for h in refs.href if h.startswith("#")]
     assert anchors and all(a in refs.ids for a in anchors)
-    assert all(not h.startswith(("http:", "https:")) for h in refs.href)  # docs links relative by default
+    # no dead link: every other href is a file that exists, by default a claim page of the checkout
+    # (docs/claims/*.md, relative to the report), the stable location the report states
+    files = [h for h in refs.href if not h.startswith("#")]
+    assert files and all(not h.startswith(("http:", "https:", "/")) for h in files), files
+    assert all((report / h).resolve().is_file() for h in files), [h for h in files if not (report / h).resolve().is_file()]
+    pages = {(report / h).resolve() for h in files}
+    assert pages <= {p.resolve() for p in (ROOT / "docs" / "claims").glob("*.md")}
+    assert "Docs links point to the claim pages in the lipbound checkout, docs/claims/*.md" in (report / "index.html").read_text()
+
+
+def test_docs_links_to_a_site_or_none(tmp_path, monkeypatch):
+    """--docs-url links to the built site's pages; without a checkout the claims are named, unlinked."""
+    from lipbound.report import _render
+
+    assert _render.docs_link("thm-3.3", "https://example.org/lb/").href == "https://example.org/lb/claims/thm-3.3.html"
+    assert _render.docs_link("no-such-claim", None) == "-"
+    monkeypatch.setattr(_render, "CHECKOUT", tmp_path / "not-a-checkout")
+    assert _render.source_link("thm-3.3", tmp_path) == "Theorem 3.3"
+    assert "not beside this installation" in _render._docs_where(None, tmp_path)
 
 
 def test_rewriting_removes_stale_figures_only_its_own(report, results, tmp_path):

@@ -4,7 +4,7 @@ brackets, training curves, the analogues of the paper's Tables 1 and 2 (Section 
 detection (Section 5.7), the lambda ablation (Section 5.9) and MVAE measures. See ``docs/report.md``.
 
 >>> from lipbound.report import load_results, build_doc
->>> doc = build_doc(load_results([]), docs_url="../build/site", command="lipbound report")
+>>> doc = build_doc(load_results([]), docs_url=None, command="lipbound report")
 >>> doc.blocks[0]
 ('h', 1, 'lipbound report', None)
 """
@@ -25,7 +25,7 @@ _WHERE = {
                      "load_results"), "_load"),
     **dict.fromkeys(("PAPER_MODALITIES", "PAPER_TABLES", "PAPER_TABLE_SOURCE"), "_paper"),
     **dict.fromkeys(("ReportDir",), "_outdir"),
-    **dict.fromkeys(("Doc", "Link", "ReportFiles", "build_doc", "default_docs_url", "docs_link", "to_html",
+    **dict.fromkeys(("Doc", "Link", "ReportFiles", "build_doc", "docs_link", "source_link", "to_html",
                      "to_markdown", "write_report"), "_render"),
 }
 
@@ -59,7 +59,7 @@ __all__ = [
     "bracket_figure",
     "build_doc",
     "confusion_figure",
-    "default_docs_url",
+    "source_link",
     "detection_histograms_figure",
     "docs_link",
     "final_loss_boxplots_figure",

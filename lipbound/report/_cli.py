@@ -44,8 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="output directory: new, empty, or made by lipbound")
     p.add_argument("--docs-url", metavar="URL", default=None,
-                   help="base URL of the built docs site for the claims' links (default: build/site under the "
-                        "current directory, as a path relative to DIR; build it with `make docs`)")
+                   help="base URL (or path) of a built docs site for the claims' links, e.g. build/site relative to DIR "
+                        "after `make docs` (default: the claim pages docs/claims/*.md of the lipbound checkout, as "
+                        "paths relative to DIR; no links when lipbound is not run from a checkout)")
     lo, hi = DPI_RANGE
     p.add_argument("--dpi", type=int_range(*DPI_RANGE, "dots per inch of the figures"), default=90, metavar="N",
                    help=f"resolution of the PNG figures, {lo} to {hi} (default 90)")

@@ -231,10 +231,15 @@ def to_html(doc: Doc, title: str) -> str:
 # ----------------------------------------------------------------------------- sections
 
 
-def docs_link(claim: str, docs_url: str) -> Link | str:
-    """The link to a claim's docs page on the built mkdocs site at ``docs_url`` (its
-    ``doc_page``, e.g. ``docs/claims/thm-4.1.md``, becomes ``<docs_url>/claims/thm-4.1/index.html``),
-    or ``-`` for a claim the ledger does not know."""
+#: the checkout that holds ``docs/`` when lipbound runs from a clone (``pip install -e .``)
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def docs_link(claim: str, docs_url: str | None) -> Link | str:
+    """The link to a claim's docs page. With ``docs_url`` (a built site, see ``--docs-url``) the
+    statement's ``doc_page``, e.g. ``docs/claims/thm-4.1.md``, becomes ``<docs_url>/claims/thm-4.1.html``
+    (the site is built with ``use_directory_urls: false``). Without it, ``docs_url`` is None and the
+    link is left to :func:`source_link`. ``-`` for a claim the ledger does not know."""
     from ..claims import CLAIMS
 
     c = CLAIMS.get(claim)
@@ -243,7 +248,24 @@ def docs_link(claim: str, docs_url: str) -> Link | str:
     page = c.statement.doc_page
     page = page[len("docs/"):] if page.startswith("docs/") else page
     page = page[:-3] if page.endswith(".md") else page
-    return Link(c.statement.ref, f"{docs_url.rstrip('/')}/{page}/index.html")
+    if docs_url is None:
+        return c.statement.ref
+    return Link(c.statement.ref, f"{docs_url.rstrip('/')}/{page}.html")
+
+
+def source_link(claim: str, out_dir: str | os.PathLike) -> Link | str:
+    """The link to a claim's page in the checkout, ``docs/claims/<page>.md`` (its ``doc_page``), as a
+    path relative to the report folder ``out_dir``; the claim's name without a link when lipbound does
+    not run from a checkout (no such file), so that no link of the report is dead."""
+    from ..claims import CLAIMS
+
+    c = CLAIMS.get(claim)
+    if c is None:
+        return "-"
+    src = CHECKOUT / c.statement.doc_page
+    if not src.is_file():
+        return c.statement.ref
+    return Link(c.statement.ref, Path(os.path.relpath(src, Path(out_dir).resolve())).as_posix())
 
 
 def _torch_version() -> str:
@@ -288,7 +310,7 @@ def _header(doc: Doc, res: Results, command: str) -> None:
         doc.p("No results were found in the inputs.")
 
 
-def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
+def _ledger(doc: Doc, res: Results, docs_url: str | None, out_dir: str | os.PathLike | None) -> None:
     if not res.ledgers:
         return
     doc.h(2, "Claim ledger", "ledger")
@@ -298,7 +320,7 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
           "loose or not-supported reading is linked; for a skipped one, why and how to get the data is below the "
           "table. Expected: holds, open (no prediction), or the status a reading expected to fail should get "
           "(fails = refuted, loose, not-supported). Tightest ratio = the largest measured / bound over the cases "
-          "(for identities: discrepancy / tolerance). Docs links point to the mkdocs site (`make docs`).")
+          "(for identities: discrepancy / tolerance). " + _docs_where(docs_url, out_dir))
     for i, lr in enumerate(res.ledgers):
         if len(res.ledgers) > 1:
             doc.h(3, f"From {lr.path}")
@@ -316,7 +338,7 @@ def _ledger(doc: Doc, res: Results, docs_url: str) -> None:
                 status += " (not checked: data absent)"
             cex: Cell = Link("counterexample", f"#{_cex_anchor(i, r)}") if r.get("counterexample") else "-"
             rows.append([str(r["claim"]), str(r["reading"]), status, exp, str(r.get("cases", "-")),
-                         fmt(r.get("tightest_ratio")), cex, docs_link(str(r["claim"]), docs_url)])
+                         fmt(r.get("tightest_ratio")), cex, _claim_link(str(r["claim"]), docs_url, out_dir)])
         doc.table(["claim", "reading", "status", "expected", "cases", "tightest ratio", "counterexample", "docs"], rows)
         _skipped(doc, lr)
 
@@ -509,21 +531,33 @@ class ReportFiles:
     figures: list[Path]
 
 
-def build_doc(res: Results, *, docs_url: str, command: str) -> Doc:
-    """The report's blocks and figures (nothing written)."""
+def _claim_link(claim: str, docs_url: str | None, out_dir: str | os.PathLike | None) -> Link | str:
+    if docs_url is None and out_dir is not None:
+        return source_link(claim, out_dir)
+    return docs_link(claim, docs_url)
+
+
+def _docs_where(docs_url: str | None, out_dir: str | os.PathLike | None) -> str:
+    """The sentence of the report that states where its docs links point."""
+    if docs_url is not None:
+        return f"Docs links point to the claim pages of the docs site at {docs_url} (--docs-url)."
+    if out_dir is not None and (CHECKOUT / "docs" / "claims").is_dir():
+        rel = Path(os.path.relpath(CHECKOUT / "docs", Path(out_dir).resolve())).as_posix()
+        return (f"Docs links point to the claim pages in the lipbound checkout, docs/claims/*.md ({rel}/claims "
+                "from this report's folder); pass --docs-url to link to a built docs site instead.")
+    return "The docs are not beside this installation: claims are named without links (pass --docs-url for links)."
+
+
+def build_doc(res: Results, *, docs_url: str | None, command: str, out_dir: str | os.PathLike | None = None) -> Doc:
+    """The report's blocks and figures (nothing written). ``docs_url``: a built docs site for the claims'
+    links; None links to the claim pages in the checkout, relative to ``out_dir`` (no links without it)."""
     doc = Doc()
     _header(doc, res, command)
-    _ledger(doc, res, docs_url)
+    _ledger(doc, res, docs_url, out_dir)
     _brackets(doc, res)
     _reproduce(doc, res)
     _mvae(doc, res)
     return doc
-
-
-def default_docs_url(out_dir: str | os.PathLike) -> str:
-    """The built docs site ``build/site`` under the current directory, relative to ``out_dir``
-    (``make docs`` builds it there), so the links work when the report is opened from disk."""
-    return Path(os.path.relpath(Path.cwd() / "build" / "site", Path(out_dir).resolve())).as_posix()
 
 
 def write_report(res: Results, out_dir: str | os.PathLike | ReportDir, *, docs_url: str | None = None,
@@ -538,7 +572,7 @@ def write_report(res: Results, out_dir: str | os.PathLike | ReportDir, *, docs_u
     wrote (see :mod:`lipbound.report._outdir`)."""
     rd = out_dir if isinstance(out_dir, ReportDir) else ReportDir.prepare(out_dir)
     out = rd.path
-    doc = build_doc(res, docs_url=default_docs_url(out) if docs_url is None else docs_url, command=command)
+    doc = build_doc(res, docs_url=docs_url, command=command, out_dir=out)
     contents: dict[str, bytes] = {}
     for name, fig in doc.figures.items():
         buf = io.BytesIO()
