@@ -6,7 +6,9 @@ G = (1/M)(A + P^T W) with A A^T = diag(||W_i^T u||^2) (so ||A||_2 = max_i ||W_i^
 steps are the triangle inequality and submultiplicativity: ||J|| <= max|alpha_i| + R ||G||,
 |alpha_i| <= w_i R^2 U / M, ||A|| <= w_max R U, ||P^T W|| <= ||P||_F sigma <= R sqrt(sum w_i^2) sigma.
 ``paper-bound``: the paper's steps (Appendix C.2): the score-difference and block-difference identities and
-2(4a^2 + b^2) - (2a + b)^2 = (2a - b)^2 >= 0, giving 2(4 + 1) = 10. ``regime-below``: ours <= 3 R^2 w_max^2 <
+2(4a^2 + b^2) - (2a + b)^2 = (2a - b)^2 >= 0, giving 2(4 + 1) = 10; and the supremum of
+Lip / (sqrt(10) R^2 W_max^2) over weights is 3/sqrt(10): at most that by regime-below's chain, attained by
+W_i = w a b_i^T (J(x*) x* = 3 w^2 R^2 x* at x_i = R b_i, checked for M = 2, 3, 4 with symbolic w, R). ``regime-below``: ours <= 3 R^2 w_max^2 <
 sqrt(10) R^2 w_max^2. ``quadratic-in-R``: f(cx) = c^3 f(x). ``linear-in-w`` and ``regime-above``: exact
 witnesses (Lip = 3 t^2 for scalar modalities with W_i = t; the bound 3 * 0.32 < 1 < sqrt(10) * 0.32).
 """
@@ -59,6 +61,41 @@ def prove_our_bound() -> ProofResult:
     return steps.result(SCOPE)
 
 
+def _attention_f(ws, xs):
+    m = len(ws)
+    ps = [w * x for w, x in zip(ws, xs)]
+    u = sum(ps[1:], ps[0])
+    return sp.Matrix.vstack(*[(ps[i].T * u)[0, 0] / m * xs[i] for i in range(m)])
+
+
+def _attaining_step(steps: Steps, w, r, weights, corner, label: str) -> None:
+    """J(x*) v == 3 w^2 R^2 v at the corner x*, with v = x* (so ||J(x*)||_2 >= 3 w^2 R^2)."""
+    dims = [b.shape[1] for b in weights]
+    sym = [sp.Matrix(d, 1, lambda i, _c, k=k: sp.Symbol(f"x{k}_{i}", real=True)) for k, d in enumerate(dims)]
+    f = _attention_f([w * b for b in weights], sym)
+    flat = stacked(sym)
+    jac = f.jacobian(flat).subs(dict(zip(flat, corner)))
+    v = sp.Matrix(corner)
+    steps.check(f"sup attained ({label}): J(x*) x* == 3 w^2 R^2 x* at x_i = R b_i", is_zero(jac * v - 3 * w**2 * r**2 * v))
+
+
+def prove_supremum() -> Steps:
+    """sup over weights of Lip(f; B_R) / (sqrt(10) R^2 W_max^2) == 3 / sqrt(10), attained by W_i = w a b_i^T."""
+    steps = Steps()
+    w, r = sp.symbols("w R", positive=True)
+    for m in (2, 3, 4):  # scalar modalities, W_i = w
+        _attaining_step(steps, w, r, [sp.Matrix([[1]])] * m, [r] * m, f"M = {m}, scalar W_i = w")
+    a = sp.Matrix([sp.Rational(3, 5), sp.Rational(4, 5)])
+    bs = [sp.Matrix([[0, 1]]), sp.Matrix([[2, -1, 2]]) / 3, sp.Matrix([[-1]])]
+    corner = [r * e for b in bs for e in b]
+    _attaining_step(steps, w, r, [a * b for b in bs], corner, "M = 3, widths 2, 3, 1, W_i = w a b_i^T")
+    steps.check("upper: Lip <= 3 R^2 w_max^2 (regime-below's chain), so the ratio is at most 3/sqrt(10)",
+                prove_regime_below().proved is True)
+    steps.check("3/sqrt(10) < 1: the paper's bound holds with exact slack factor 3/sqrt(10)",
+                bool(sp.Integer(3) / sp.sqrt(10) < 1))
+    return steps
+
+
 def prove_paper_bound() -> ProofResult:
     ws, xs, _ = instance()
     ys = [sp.Matrix(2, 1, lambda r, _c, i=i: sp.Symbol(f"y{i}_{r}", real=True)) for i in range(2)]
@@ -77,7 +114,10 @@ def prove_paper_bound() -> ProofResult:
     mm = sp.Symbol("M", positive=True)
     steps.check("Step 5: M * (sum a_j / M)^2 <= sum a_j^2 (Cauchy-Schwarz), so the total factor is 2 (4 + 1) = 10",
                 sp.Integer(2) * (4 + 1) == 10 and is_nonnegative(mm))
-    return steps.result("the reconstructed steps of Appendix C.2, symbolic instance M = 2, d = k = 2")
+    for name, ok in prove_supremum().steps:
+        steps.check(name, ok)
+    return steps.result("the reconstructed steps of Appendix C.2, symbolic instance M = 2, d = k = 2; "
+                        "sup Lip / (sqrt(10) R^2 W_max^2) = 3/sqrt(10), attained for M = 2, 3, 4 (symbolic w, R)")
 
 
 def prove_regime_below() -> ProofResult:

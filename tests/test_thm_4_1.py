@@ -114,3 +114,55 @@ def test_wrong_bound_is_caught(monkeypatch):
     monkeypatch.setattr(thm_4_1, "thm41_bound", lambda ws, r: 0.5 * A.thm41_bound(ws, r))
     case = {"family": "scalar", "M": 2, "k": 1, "dims": [1, 1], "scale": 1.0, "R": 1.0, "seed": 3}
     assert not EV["our-bound"].evaluate(case).ok
+
+
+SUP = 3 / math.sqrt(10)  # sup over weights of Lip(f; B_R) / (sqrt(10) R^2 W_max^2), Theorem 4.1
+#: The evaluator's ratio on the attaining family is a float64 jacrev SVD at the known maximiser over the
+#: float64 bound: agreement to 1e-12 relative. The search from 20 sampled cases must come within 1e-2.
+SUP_RTOL, SEARCH_TOL = 1e-12, 1e-2
+
+
+@pytest.mark.parametrize("w,radius", [(1.5, 2.0), (0.3, 0.5), (4.0, 1.0)])
+def test_supremum_closed_form_on_attaining_family(w, radius):
+    """W_i = w a b_i^T: the evaluator's ratio is 3/sqrt(10) and lipbound's is 1 (both bounds attained)."""
+    case = {**thm_4_1.attaining_case(), "weights": thm_4_1.attaining_weights(w), "R": radius}
+    case["x"] = [radius / 2.0 * v for v in thm_4_1.attaining_case()["x"]]
+    out = EV["paper-bound"].evaluate(case)
+    assert out.ok and math.isclose(out.ratio, SUP, rel_tol=SUP_RTOL), out.ratio
+    assert math.isclose(out.measured, 3 * w**2 * radius**2, rel_tol=SUP_RTOL)
+    assert math.isclose(EV["our-bound"].evaluate(case).ratio, 1.0, rel_tol=SUP_RTOL)
+    # independent: numpy central differences at the corner
+    assert math.isclose(numpy_jacobian_norm(case["weights"], np.array(case["x"])), 3 * w**2 * radius**2, rel_tol=1e-6)
+
+
+def test_supremum_is_an_upper_limit():
+    """No case exceeds 3/sqrt(10): lipbound's bound is at most 3 R^2 w_max^2 (a bug there would show here)."""
+    row = check_reading(CLAIM, "paper-bound", examples=8, seed=1)
+    assert row.counterexample is None and row.tightest_ratio <= SUP * (1 + 1e-9)
+
+
+def test_search_reaches_supremum(monkeypatch):
+    """The sampled cases alone (no fixed case; verify's seed 0, 20 cases) reach 3/sqrt(10) - 1e-2 through
+    the weight search; with the weight search switched off they do not (so this test can fail)."""
+    row = check_reading(CLAIM, "paper-bound", examples=20, seed=0, with_fixed=False)
+    assert row.counterexample is None and row.tightest_ratio >= SUP - SEARCH_TOL, row.tightest_ratio
+    monkeypatch.setattr(thm_4_1, "WSTEPS", 0)
+    plain = check_reading(CLAIM, "paper-bound", examples=20, seed=0, with_fixed=False)
+    assert plain.tightest_ratio < SUP - SEARCH_TOL, plain.tightest_ratio
+
+
+def test_weight_search_keeps_family():
+    """The weight search stays in the case's family (scalar 1 x 1, orthogonal zero pattern, rank one)."""
+    from lipbound.claims.section4._cases import family_parametrization
+
+    for fam, dims, k in [("orthogonal", [2, 3, 2], 3), ("low-rank", [2, 3], 2)]:
+        case = {"family": fam, "M": len(dims), "k": k, "dims": dims, "scale": 1.0, "R": 1.0, "seed": 4}
+        ws = thm_4_1.case_weights(case)
+        params, build = family_parametrization(case, ws)
+        out, _ = A.ratio_ascent(params, build, 1.0, A.paper41_bound_t, n_starts=2, steps=10, seed=0)
+        for w0, w1 in zip(ws, out):
+            assert w1.shape == w0.shape
+            if fam == "orthogonal":
+                assert torch.all(w1[w0 == 0] == 0)
+            else:
+                assert torch.linalg.matrix_rank(w1) <= 1

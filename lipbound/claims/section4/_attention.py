@@ -168,3 +168,47 @@ def lower_jacobian_lipschitz(ws, radius: float, *, n_starts: int = 8, steps: int
         bx, bv = x[k].clone(), (v[k] / v[k].norm()).clone()
     true = jvp(jacrev(lambda y: attention_map(ws, y)), (bx,), (bv,))[1]
     return float(torch.linalg.matrix_norm(true, ord=2)), bx, bv
+
+
+def paper41_bound_t(ws: Sequence[torch.Tensor], radius: float) -> torch.Tensor:
+    """:func:`paper41_bound` in torch (differentiable in the weights)."""
+    return PAPER_41_CONSTANT * radius**2 * torch.stack([torch.linalg.matrix_norm(w, ord=2) for w in ws]).max() ** 2
+
+
+def thm41_bound_t(ws: Sequence[torch.Tensor], radius: float) -> torch.Tensor:
+    """:func:`thm41_bound` in torch (differentiable in the weights)."""
+    w = torch.stack([torch.linalg.matrix_norm(v, ord=2) for v in ws])
+    m = len(ws)
+    sigma = torch.linalg.matrix_norm(torch.cat(list(ws), dim=1), ord=2)
+    u = torch.minimum(w.sum(), sigma * math.sqrt(m))
+    return radius**2 / m * (2 * w.max() * u + sigma * torch.sqrt((w * w).sum()))
+
+
+def ratio_ascent(params: Sequence[torch.Tensor], build, radius: float, bound_t, *, n_starts: int = 4,
+                 steps: int = 80, seed: int = 0, lr: float = 0.05) -> tuple[list[torch.Tensor], torch.Tensor]:
+    r"""Joint projected gradient ascent on :math:`\log \lVert J(x; W)\rVert_2 - \log \mathrm{bound}(W)` over
+    inputs :math:`x \in B_R` (``n_starts`` starts, projected block by block after each step) and weight
+    parameters ``params`` (``build(params)`` gives the weights, so a family's structure is kept).
+    Adam with a learning rate decaying linearly to 0. Returns the final weights and the best input.
+    Deterministic under ``seed`` (CPU float64)."""
+    params = [p.detach().clone().requires_grad_(True) for p in params]
+    ws0 = build(params)
+    dims = [w.shape[1] for w in ws0]
+    gen = torch.Generator().manual_seed(seed)
+    x = _starts(dims, radius, n_starts, gen).requires_grad_(True)
+    opt = torch.optim.Adam([{"params": [x], "lr": lr * max(radius, 1e-12)}, {"params": params, "lr": lr}])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0 - t / max(steps, 1))
+    for _ in range(steps):
+        opt.zero_grad()
+        ws = build(params)
+        val = torch.linalg.matrix_norm(torch.vmap(lambda v: jacobian_closed(ws, v))(x), ord=2)
+        (-(val.clamp_min(1e-300).log() - bound_t(ws, radius).clamp_min(1e-300).log()).sum()).backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            x.copy_(project(x, dims, radius))
+    with torch.no_grad():
+        ws = [w.detach().clone() for w in build(params)]
+        vals = torch.linalg.matrix_norm(torch.vmap(lambda v: jacobian_closed(ws, v))(x), ord=2)
+        best = x[int(torch.argmax(vals))].detach().clone()
+    return ws, best

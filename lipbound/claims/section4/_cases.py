@@ -43,3 +43,24 @@ def case_weights(case: dict[str, Any]) -> list[torch.Tensor]:
 def serial(ws) -> list:
     """Weights as nested lists (for counterexamples)."""
     return [w.detach().numpy().tolist() for w in ws]
+
+
+def family_parametrization(case: dict[str, Any], ws: list[torch.Tensor]):
+    """Parameters and a ``build(params) -> weights`` that keep the case's family while the weights are
+    searched: shapes always; ``scalar`` stays 1 x 1; ``orthogonal`` keeps its zero pattern (the score
+    coordinates of modality i); ``low-rank`` stays rank one (W_i = a_i b_i^T); ``equal`` stays one
+    shared matrix; every other case (``gaussian``, explicit weights) is searched over all entries."""
+    fam = case.get("family")
+    if fam == "low-rank":
+        params = []
+        for w in ws:
+            u, s, vh = torch.linalg.svd(w)
+            params += [u[:, 0] * s[0].sqrt(), vh[0] * s[0].sqrt()]
+        return params, lambda p: [torch.outer(p[2 * i], p[2 * i + 1]) for i in range(len(p) // 2)]
+    if fam == "equal" and all(w.shape == ws[0].shape and torch.equal(w, ws[0]) for w in ws):
+        n = len(ws)
+        return [ws[0]], lambda p: [p[0]] * n
+    if fam == "orthogonal":
+        masks = [(w != 0).to(w.dtype) for w in ws]
+        return list(ws), lambda p: [q * mk for q, mk in zip(p, masks)]
+    return list(ws), lambda p: list(p)
