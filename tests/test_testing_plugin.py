@@ -271,3 +271,20 @@ def test_inputs_are_reproduced_from_the_seed_and_checked():
         inputs(None, shape=(0,))
     with pytest.raises(TypeError, match="Box or Ball"):
         inputs("box", shape=(2,))
+
+
+def test_a_session_inside_another_keeps_its_checks_to_itself(pytester, request):
+    """Checks made in a pytest session run inside another one (pytester, in process) are summarised by
+    the inner session only: the outer session's list is unchanged, so its summary shows no check it did
+    not make."""
+    from lipbound.testing import _plugin
+
+    before = list(_plugin._records(request.config))
+    pytester.makepyfile(test_inner=HEADER + textwrap.dedent("""
+        def test_above_exact():
+            assert_lipschitz_at_most(linear(), EXACT * 1.01, input_shape=(3,))
+    """))
+    res = run(pytester, "-q")
+    res.assert_outcomes(passed=1)
+    res.stdout.fnmatch_lines(["*1 lipbound checks: 1 passed, 0 failed*"])
+    assert list(_plugin._records(request.config)) == before

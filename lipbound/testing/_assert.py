@@ -95,8 +95,18 @@ class Record:
                           "seconds": self.seconds, "results": self.results})
 
 
-#: every check made in this process, in order (the plugin prints and writes them at the end)
+#: every check made in this process, in order
 RECORDS: list[Record] = []
+#: the record lists of the pytest sessions running now, innermost last (the plugin pushes one per
+#: session): a check goes to the innermost only, so a session run inside another one (pytester)
+#: does not show up in the outer session's summary
+SESSIONS: list[list[Record]] = []
+
+
+def _keep(rec: Record) -> None:
+    RECORDS.append(rec)
+    if SESSIONS:
+        SESSIONS[-1].append(rec)
 
 
 def _current_test() -> str:
@@ -212,11 +222,11 @@ def _run(check: str, model, bound: float, input_shape, domain, methods, inputs, 
     except LipboundError as exc:  # refused: a failure that names the reason, never a pass
         rec.refused = f"{type(exc).__name__}: {exc}"
         rec.seconds = time.perf_counter() - t0
-        RECORDS.append(rec)
+        _keep(rec)
         return rec, None
     rec.results = br.as_rows()
     rec.seconds = time.perf_counter() - t0
-    RECORDS.append(rec)
+    _keep(rec)
     return rec, br
 
 

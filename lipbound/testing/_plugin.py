@@ -93,18 +93,22 @@ def pytest_configure(config) -> None:
     config._lipbound_saved = _assert.DEFAULTS
     _assert.DEFAULTS = _assert.Defaults(config.getoption("lipbound_method"),
                                         config.getoption("lipbound_time_limit"), device)
-    config._lipbound_start = len(_assert.RECORDS)
+    config._lipbound_records = []
+    _assert.SESSIONS.append(config._lipbound_records)
     config.addinivalue_line("markers", "lipbound: a test that checks Lipschitz bounds with lipbound.testing")
 
 
 def pytest_unconfigure(config) -> None:
+    mine = getattr(config, "_lipbound_records", None)
+    if mine is not None and _assert.SESSIONS and _assert.SESSIONS[-1] is mine:
+        _assert.SESSIONS.pop()
     saved = getattr(config, "_lipbound_saved", None)
     if saved is not None:
         _assert.DEFAULTS = saved
 
 
 def _records(config) -> list[_assert.Record]:
-    return _assert.RECORDS[getattr(config, "_lipbound_start", 0):]
+    return getattr(config, "_lipbound_records", [])
 
 
 def document(config) -> dict:
