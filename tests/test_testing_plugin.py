@@ -213,6 +213,13 @@ def test_the_json_summary(pytester):
     assert (low["check"], low["passed"], low["refused"]) == ("at_least", False, None)
     assert "witness" in low["results"][1]["details"]
     assert set(doc["meta"]) >= {"lipbound", "torch", "python", "command", "time"}
+    # lipbound report reads it: one bracket per check, named by test, model, bound and outcome
+    from lipbound.report._load import load_results
+
+    brackets = load_results([out]).brackets
+    assert [b.model for b in brackets] == ["test_json.py::test_ok: Linear (Lip <= 100.0: passed)",
+                                           "test_json.py::test_low: Linear (Lip >= 100.0: failed)"]
+    assert [r["value"] for r in brackets[0].results] == [r["value"] for r in ok["results"]]
     # a later run replaces its own document ...
     run(pytester, "-q", "-k", "ok", "--lipbound-json", str(out)).assert_outcomes(passed=1, deselected=1)
     assert [c["test"] for c in json.loads(out.read_text())["checks"]] == ["test_json.py::test_ok"]

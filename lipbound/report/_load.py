@@ -4,6 +4,8 @@ Recognised inputs (the formats are fixed in ``docs/report.md``):
 
 * a JSON list of claim-ledger rows (``lipbound verify --json``; :meth:`lipbound.claims.Row.as_dict`);
 * a bracket document ``{"kind": "lipbound-bracket", ...}`` (``lipbound bound --json``);
+* the pytest plugin's summary ``{"kind": "lipbound-pytest", ...}`` (``pytest --lipbound-json``): one
+  bracket per check that computed one (a refused model is listed as skipped);
 * an MVAE measures document ``{"kind": "lipbound-mvae-measures", ...}``;
 * a results directory of ``lipbound train`` / ``lipbound reproduce`` (``meta.json`` with
   ``"kind": "lipbound-reproduce"``, ``records.jsonl``, optional ``detection.jsonl``,
@@ -318,6 +320,22 @@ def _load_file(path: Path, res: Results, *, strict: bool) -> None:
                 _typed(path, f"result {k}", r, key, _NUM, _NUM_WORDS)
         res.brackets.append(BracketDoc(str(path), str(obj.get("model") or path.stem),
                                        list(obj.get("input_shape") or []), results, _meta(path, obj)))
+    elif kind == "lipbound-pytest":  # the pytest plugin's summary (--lipbound-json): one bracket per check
+        checks = _objects(path, obj.get("checks"), "'checks' of the lipbound-pytest document",
+                          ("test", "check", "bound", "model", "passed"))
+        meta = _meta(path, obj)
+        for k, c in enumerate(checks, 1):
+            rows = _objects(path, c.get("results") or [], f"'results' of check {k}", ("method", "kind", "value"))
+            for j, r in enumerate(rows, 1):
+                for key in ("value", "seconds"):
+                    _typed(path, f"check {k}, result {j}", r, key, _NUM, _NUM_WORDS)
+            if not rows:  # a refused model has no bracket: the document's own summary says why
+                res.skipped.append(f"{path}: check {k} ({c.get('test')}): refused, no bracket")
+                continue
+            op = "<=" if c.get("check") == "at_most" else ">="
+            verdict = "passed" if c.get("passed") else "failed"
+            name = f"{c.get('test') or '<outside a test>'}: {c.get('model')} (Lip {op} {c.get('bound')}: {verdict})"
+            res.brackets.append(BracketDoc(str(path), name, list(c.get("input_shape") or []), rows, meta))
     elif kind == "lipbound-mvae-measures":
         rows = _objects(path, obj.get("rows"), "'rows' of the lipbound-mvae-measures document",
                         ("schedule", "modality", "measure", "value"))
@@ -336,7 +354,7 @@ def _load_file(path: Path, res: Results, *, strict: bool) -> None:
         got = f"kind={kind!r}" if isinstance(obj, dict) else f"the file holds {_what(obj)}"
         raise ReportInputError(
             f"{path}: not a result file lipbound knows (expected a list of claim-ledger rows, or an object with "
-            f'"kind" lipbound-bracket, lipbound-mvae-measures or lipbound-reproduce); {got}')
+            f'"kind" lipbound-bracket, lipbound-pytest, lipbound-mvae-measures or lipbound-reproduce); {got}')
     else:
         res.skipped.append(str(path))
 
