@@ -1,0 +1,104 @@
+"""The walk-throughs (docs/walkthroughs/): they exist, are in the nav, and their Python blocks run
+during the docs build (markdown-exec), so that the printed output appears in the built pages."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {
+    "one-theorem": [  # printed output only (not in the source shown above it)
+        "status:   refuted",
+        "expected: fails",
+        "proved: True | scope:",
+        "FAILED: 'Lip(f_cat) <= Lip(f_sum)'",
+        "Lip(f_cat) <= Lip(f_sum)? False",
+        "true-separate: proved on",
+    ],
+    "bound-your-model": [
+        "format: torchscript",
+        "exit status: 0",
+        "JSON kind: lipbound-bracket",
+        "bracket from the JSON:",
+        "certified-upper",
+        "heuristic",
+    ],
+}
+
+
+def _nav_paths(nav) -> list[str]:
+    out: list[str] = []
+    for item in nav:
+        if isinstance(item, dict):
+            for v in item.values():
+                out += _nav_paths(v) if isinstance(v, list) else [v]
+        elif isinstance(item, list):
+            out += _nav_paths(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _config() -> dict:
+    yaml = pytest.importorskip("yaml")
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml may hold !ENV / !!python tags; none matter for the nav and plugins
+    Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+    return yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=Loader)
+
+
+def test_pages_exist_and_are_in_the_nav():
+    config = _config()
+    nav = _nav_paths(config["nav"])
+    section = [item for item in config["nav"] if isinstance(item, dict) and "Walk-throughs" in item]
+    assert section, "no 'Walk-throughs' section in the nav"
+    for name in PAGES:
+        page = ROOT / "docs" / "walkthroughs" / f"{name}.md"
+        assert page.is_file(), page
+        assert f"walkthroughs/{name}.md" in nav
+        assert 'exec="on"' in page.read_text(), f"{name}.md has no executed block"
+
+
+def test_markdown_exec_is_configured():
+    plugins = _config()["plugins"]
+    names = [p if isinstance(p, str) else next(iter(p)) for p in plugins]
+    assert "markdown-exec" in names
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("markdown_exec")
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "NO_MKDOCS_2_WARNING": "1"}
+    got = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert got.returncode == 0, got.stderr[-4000:]
+    return out
+
+
+def _text(page: Path) -> str:
+    body = page.read_text(encoding="utf-8")
+    body = body[body.find("<article"):body.find("</article>")]
+    return html.unescape(re.sub(r"<[^>]+>", "", body))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_blocks_ran_in_the_build(site, name):
+    text = _text(site / "walkthroughs" / f"{name}.html")
+    for expected in PAGES[name]:
+        assert expected in text, f"{name}: the executed output lacks {expected!r}"
+    # markdown-exec shows a failing block's traceback (and --strict fails on it); none here
+    assert "Traceback (most recent call last)" not in text
