@@ -339,7 +339,7 @@ ODD = {
     "bad-ratio.json": ([{"claim": "eq-3", "reading": "formula", "status": "holds", "tightest_ratio": {}}],
                        "'tightest_ratio' is an object, expected a number"),
     "number.json": (5, "not a result file lipbound knows (expected a list of claim-ledger rows, or an object with "
-                       '"kind" lipbound-bracket, lipbound-mvae-measures or lipbound-reproduce); the file holds a number'),
+                       '"kind" lipbound-bracket, lipbound-pytest, lipbound-mvae-measures or lipbound-reproduce); the file holds a number'),
 }
 
 
