@@ -4,10 +4,7 @@ during the docs build (markdown-exec), so that the printed output appears in the
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -76,16 +73,9 @@ def test_markdown_exec_is_configured():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    pytest.importorskip("mkdocs")
+def site(built_site) -> Path:
     pytest.importorskip("markdown_exec")
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "NO_MKDOCS_2_WARNING": "1"}
-    got = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert got.returncode == 0, got.stderr[-4000:]
-    return out
+    return built_site
 
 
 def _text(page: Path) -> str:
