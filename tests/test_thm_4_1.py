@@ -118,8 +118,13 @@ def test_wrong_bound_is_caught(monkeypatch):
 
 SUP = 3 / math.sqrt(10)  # sup over weights of Lip(f; B_R) / (sqrt(10) R^2 W_max^2), Theorem 4.1
 #: The evaluator's ratio on the attaining family is a float64 jacrev SVD at the known maximiser over the
-#: float64 bound: agreement to 1e-12 relative. The search from 20 sampled cases must come within 1e-2.
-SUP_RTOL, SEARCH_TOL = 1e-12, 1e-2
+#: float64 bound: agreement to 1e-12 relative.
+SUP_RTOL = 1e-12
+#: The weight search is a finite local ascent (3 starts x 40 steps), not a solver with a guarantee, so
+#: its test compares it with the input-only ascent on the same cases instead of demanding an absolute
+#: distance to the supremum: it must close at least this share of the gap the input-only ascent leaves
+#: (measured on verify's seed 0, 20 cases: 0.8095 without it, 0.9414 with it, 95% of the gap to 0.9487).
+GAP_CLOSED = 0.75
 
 
 @pytest.mark.parametrize("w,radius", [(1.5, 2.0), (0.3, 0.5), (4.0, 1.0)])
@@ -142,13 +147,16 @@ def test_supremum_is_an_upper_limit():
 
 
 def test_search_reaches_supremum(monkeypatch):
-    """The sampled cases alone (no fixed case; verify's seed 0, 20 cases) reach 3/sqrt(10) - 1e-2 through
-    the weight search; with the weight search switched off they do not (so this test can fail)."""
+    """The sampled cases alone (no fixed case; verify's seed 0, 20 cases): the weight search closes at
+    least GAP_CLOSED of the gap that projected ascent over inputs alone leaves below 3/sqrt(10), and
+    never passes the supremum. Without the weight search (WSTEPS = 0) the gap closed is 0, so this fails."""
     row = check_reading(CLAIM, "paper-bound", examples=20, seed=0, with_fixed=False)
-    assert row.counterexample is None and row.tightest_ratio >= SUP - SEARCH_TOL, row.tightest_ratio
     monkeypatch.setattr(thm_4_1, "WSTEPS", 0)
     plain = check_reading(CLAIM, "paper-bound", examples=20, seed=0, with_fixed=False)
-    assert plain.tightest_ratio < SUP - SEARCH_TOL, plain.tightest_ratio
+    assert row.counterexample is None and plain.counterexample is None
+    assert plain.tightest_ratio <= row.tightest_ratio <= SUP * (1 + 1e-9)
+    closed = (row.tightest_ratio - plain.tightest_ratio) / (SUP - plain.tightest_ratio)
+    assert closed >= GAP_CLOSED, (plain.tightest_ratio, row.tightest_ratio, closed)
 
 
 def test_weight_search_keeps_family():
