@@ -55,18 +55,35 @@ def test_verify_thm_3_3_json_stdout(capsys):
 
 
 def _mp_frobenius(mats, setting, dps=50):
-    """(||J_concat||_F, ||J_sum||_F) of linear encoders A_i in 50-digit arithmetic: concat stacks the
-    A_i (block-diagonally for separate inputs, vertically for a shared one), sum adds their outputs."""
+    """(||J_concat||_F, ||J_sum||_F) of linear encoders A_i in 50-digit arithmetic, each from its own
+    matrix: concat stacks the A_i (block-diagonally for separate inputs, vertically for a shared one),
+    sum adds their outputs (J_sum = [A_1 ... A_M] for separate inputs, sum_i A_i for a shared one)."""
     import mpmath
 
     with mpmath.workdps(dps):
-        ms = [[[mpmath.mpf(repr(float(v))) for v in row] for row in m] for m in mats]
-        cat = mpmath.sqrt(sum(v ** 2 for m in ms for row in m for v in row))  # either stacking: every entry once
-        if setting == "separate":  # J_sum = [A_1 ... A_M]: again every entry once
-            tot = cat
-        else:  # J_sum = sum_i A_i
-            tot = mpmath.sqrt(sum(sum(m[i][j] for m in ms) ** 2 for i in range(len(ms[0])) for j in range(len(ms[0][0]))))
-        return cat, tot
+        ms = [mpmath.matrix([[mpmath.mpf(repr(float(v))) for v in row] for row in m]) for m in mats]
+        rows, cols = sum(m.rows for m in ms), sum(m.cols for m in ms)
+        if setting == "separate":
+            cat = mpmath.zeros(rows, cols)
+            tot = mpmath.zeros(ms[0].rows, cols)
+            r = c = 0
+            for m in ms:
+                for i in range(m.rows):
+                    for j in range(m.cols):
+                        cat[r + i, c + j] = m[i, j]
+                        tot[i, c + j] = m[i, j]
+                r, c = r + m.rows, c + m.cols
+        else:
+            cat = mpmath.zeros(rows, ms[0].cols)
+            tot = mpmath.zeros(ms[0].rows, ms[0].cols)
+            r = 0
+            for m in ms:
+                for i in range(m.rows):
+                    for j in range(m.cols):
+                        cat[r + i, j] = m[i, j]
+                        tot[i, j] += m[i, j]
+                r += m.rows
+        return mpmath.mnorm(cat, "f"), mpmath.mnorm(tot, "f")
 
 
 def test_verify_writes_json_and_markdown(tmp_path, capsys):
