@@ -143,8 +143,34 @@ def _model_shape(text: str) -> tuple[int, ...]:
     return shape_arg(text)
 
 
+#: ``verify --examples`` when not given
+DEFAULT_EXAMPLES = 50
+
+
+def _resolve_model_options(args: argparse.Namespace) -> None:
+    """Fill the defaults of ``--zoo`` and ``--examples``; with ``--model``, refuse the options that
+    would otherwise be ignored there (the claims run on the model alone, at its inputs)."""
+    if not getattr(args, "model", None):
+        args.zoo = "small" if args.zoo is None else args.zoo
+        args.examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
+        return
+    given = [opt for opt, on in (
+        ("--zoo/--no-zoo", args.zoo is not None), ("--examples", args.examples is not None),
+        ("--results", args.results is not None), ("--require-data", bool(args.require_data)),
+        ("--data NAME=DIR", any(n != "folder:" for n, _ in args.data or []))) if on]
+    if given:
+        raise LipboundError(
+            f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply with --model: the claims are checked "
+            "on your model alone, at its inputs (rows of --data folder:PATH, else standard normal inputs), not on the "
+            "zoo's models, sampled cases, training results or the ledger's data sets; drop "
+            f"{'it' if len(given) == 1 else 'them'}, or drop --model")
+    args.zoo, args.examples = "none", None
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
+
+    _resolve_model_options(args)
 
     from .claims.empirical._source import use_results
     from .claims.section3._zoo_cases import use_zoo
@@ -181,8 +207,10 @@ def _verify_command(args: argparse.Namespace) -> str:
     for opt in ("json", "markdown", "report"):
         if getattr(args, opt):
             parts += [f"--{opt}", getattr(args, opt)]
-    parts += ["--examples", str(args.examples), "--seed", str(args.seed)]
-    if args.zoo != "small":
+    if args.examples is not None:
+        parts += ["--examples", str(args.examples)]
+    parts += ["--seed", str(args.seed)]
+    if args.zoo != "small" and not getattr(args, "model", None):
         parts += ["--zoo", args.zoo]
     if args.results is not None:
         parts += ["--results", str(args.results)]
@@ -308,6 +336,8 @@ def _verify(args: argparse.Namespace) -> int:
         table.add_row(r["claim"], r["reading"], r["status"], expected_label(r["expected"], r.get("kind")),
                       str(r["cases"]), _fmt_ratio(r["tightest_ratio"]), f"{r['seconds']:.2f}", style=style)
     console.print(table)
+    if user is not None and user.origin:
+        console.print(f"the model {user.name}: {user.origin}", highlight=False)
     if args.json:
         if to_stdout:
             sys.stdout.write(json.dumps(rows, indent=2) + "\n")
@@ -392,11 +422,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     v.add_argument("--claim", action="append", metavar="ID", help="claim id to check (repeatable; default: all)")
     v.add_argument("--json", metavar="PATH", help="write the rows as a JSON array to PATH ('-' for stdout)")
     v.add_argument("--markdown", metavar="PATH", help="write a Markdown report to PATH")
-    v.add_argument("--examples", type=int_range(1, MAX_EXAMPLES, "sampled cases per reading"), default=50,
+    v.add_argument("--examples", type=int_range(1, MAX_EXAMPLES, "sampled cases per reading"), default=None,
                    metavar="N", help=f"sampled cases per reading, 1 to {MAX_EXAMPLES} (default 50)")
     v.add_argument("--seed", type=int_range(0, MAX_SEED, "seed of the case generators"), default=0, metavar="S",
                    help=f"seed of the case generators, 0 to {MAX_SEED} (default 0)")
-    v.add_argument("--zoo", choices=("small", "paper", "none"), default="small",
+    v.add_argument("--zoo", choices=("small", "paper", "none"), default=None,
                    help="trained models the Section 3-4 claims also run on: the small zoo (default; seconds on a CPU), "
                         "the paper-size zoo (Section 5.3 widths; trained on CUDA when available, else on the CPU "
                         "after an estimate), or none")
@@ -416,13 +446,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="read the data set NAME from DIR only (repeatable); or, with --model, folder:PATH: the model's inputs are rows "
                         "of that dataset folder (docs/datasets.md; modalities in the model's order); known: icub (default: $LIPBOUND_ICUB_DIR, "
                         "else ../shared/data/icub-multimodal)")
-    v.add_argument("--model", metavar="FACTORY",
-                   help="check the claims on YOUR multimodal autoencoder instead of the zoo: a factory module:function or "
-                        "path/to/file.py:function that returns it (lipbound imports and calls it: this runs your code, "
-                        "by your explicit choice). The model must map to encoders, fusion and decoders (lipbound's "
-                        "MultimodalAutoencoder, or a module with attributes encoders, fusion, decoders) made of standard "
-                        "layers and one of lipbound's fusions; else exit status 2 naming what is missing or unsupported. "
-                        "Each reading runs on the model alone, or is skipped naming the assumption it does not meet")
+    v.add_argument("--model", metavar="FILE|FACTORY",
+                   help="check the claims on YOUR multimodal autoencoder instead of the zoo: a saved file, TorchScript "
+                        "(.pt, .pth, .ts: torch.jit.save of torch.jit.trace(model, (xs,))) or torch.export (.pt2), or a "
+                        "factory module:function or path/to/file.py:function that returns it (lipbound imports and calls "
+                        "it: this runs your code, by your explicit choice). The model must map to encoders, fusion and "
+                        "decoders (lipbound's MultimodalAutoencoder, or a module with encoders, fusion, decoders) made of "
+                        "standard layers and one of lipbound's fusions; a file is rebuilt as lipbound's model and checked "
+                        "to give the file's outputs; else exit status 2 naming what is missing or unsupported. Each "
+                        "reading runs on the model alone, or is skipped naming the assumption it does not meet. "
+                        "--zoo, --examples, --results, --require-data and --data NAME=DIR do not apply with --model")
     v.add_argument("--input-shape", action="append", type=_model_shape, metavar="SHAPE",
                    help="with --model: one modality's unbatched input shape (6 or 1,16,16), once per modality in order, "
                         "when the encoders do not state it; inputs are standard normal unless --data folder:PATH")

@@ -4,6 +4,7 @@ paper's claims on your model")."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import numpy as np
@@ -168,12 +169,233 @@ def test_refuses_a_forward_that_is_not_the_composition(tmp_path, capsys):
     assert "its forward does not compute D_j(U(E_1(x_1), ..., E_M(x_M)))" in capsys.readouterr().err
 
 
-def test_refuses_saved_files_and_stray_inputs(tmp_path, capsys):
-    path = tmp_path / "model.pt"
-    torch.jit.save(torch.jit.script(torch.nn.Sequential(torch.nn.Linear(3, 2))), str(path))
-    assert cli.main(["verify", "--no-report", "--model", str(path), "--claim", "eq-3"]) == 2
-    assert "give a factory instead" in capsys.readouterr().err
+def test_refuses_stray_inputs(tmp_path, capsys):
     assert cli.main(["verify", "--no-report", "--data", f"folder:{tmp_path}", "--claim", "eq-3"]) == 2
     assert "give the inputs of --model" in capsys.readouterr().err
     assert cli.main(["verify", "--no-report", "--model", "no_such_module_xyz:build", "--claim", "eq-3"]) == 2
     assert "importing no_such_module_xyz raised ModuleNotFoundError" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- saved files
+def _save(model, path, fmt: str, batch: int = 3):
+    """Save ``model`` as the user would: a traced TorchScript file or a torch.export archive."""
+    import warnings
+
+    dtype = next(model.parameters()).dtype
+    xs = [torch.randn(batch, *e.in_shape, dtype=dtype) for e in model.encoders]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracing warns about the shape checks it cannot record
+        if fmt == "torchscript":
+            torch.jit.save(torch.jit.trace(model.eval(), (xs,)), str(path))
+        else:
+            torch.export.save(torch.export.export(model.eval(), (xs,)), str(path))
+    return str(path)
+
+
+FORMATS = [("torchscript", "model.pt"), ("torch.export", "model.pt2")]
+
+
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+@pytest.mark.parametrize("zoo_name", ["sum-tanh", "concat-relu", "attention-tanh"])
+def test_exported_zoo_model(tmp_path, capsys, zoo_name, fmt, filename):
+    """A zoo model saved as TorchScript or torch.export is mapped, rebuilt, checked against the file,
+    and its claims run; the readings of another fusion are skipped naming the assumption."""
+    from lipbound.zoo import build, load
+
+    model = load(zoo_name) if zoo_name == "concat-relu" else build(zoo_name)  # one trained, two fresh
+    path = _save(model, tmp_path / filename, fmt)
+    code, rows, err = _verify(capsys, "--model", path, "--claim", "lemma-3.1", "--claim", "eq-3",
+                              "--claim", "lemma-3.3", "--claim", "thm-4.1")
+    assert code == 0, err
+    assert re.search(rf"{fmt} file, rebuilt from the file and equal to it at \d+ random inputs \(float(64|32)",
+                     " ".join(err.split())), err
+    for key in (("lemma-3.1", "formula"), ("lemma-3.1", "locality")):
+        assert rows[key]["status"] == "holds" and rows[key]["cases"] == 2, rows[key]
+        assert {c["label"] for c in rows[key]["cases_data"]} == {f"trained:{path}"}
+    fusion = zoo_name.split("-")[0]
+    own = {"sum": ("eq-3", "formula"), "concat": ("lemma-3.3", "formula"), "attention": ("thm-4.1", "our-bound")}
+    assert rows[own[fusion]]["status"] == "holds" and rows[own[fusion]]["cases"] == 2
+    for other, key in own.items():
+        if other != fusion:
+            assert rows[key]["status"] == "skipped" and f"the model fuses by {fusion}" in rows[key]["detail"], rows[key]
+
+
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+@pytest.mark.parametrize("variant", ["attention", "attention-scaled", "attention-regularized",
+                                     "attention-regularized-scaled"])
+def test_rebuilt_fusion_is_the_files(tmp_path, fmt, filename, variant):
+    """The file keeps no fusion settings: the rebuilt fusion is the one setting whose computation is
+    the file's, and the rebuilt model reproduces the original in float64."""
+    from lipbound.claims._exported import load_file
+    from lipbound.models import MLPDecoder, MLPEncoder, MultimodalAutoencoder, make_fusion
+
+    torch.manual_seed(1)
+    fusion = make_fusion(variant, [3, 3], proj_dim=2)
+    encs = [MLPEncoder(4, 3, hidden=(5,), activation="tanh"), MLPEncoder(2, 3, hidden=(5,), activation="gelu")]
+    decs = [MLPDecoder(6, 4, hidden=(5,), activation="elu"), MLPDecoder(6, 2, hidden=(5,), activation="leaky_relu")]
+    model = MultimodalAutoencoder(encs, fusion, decs).eval()
+    path = _save(model, tmp_path / filename, fmt)
+    got = load_file(tmp_path / filename, path)
+    assert got.format == fmt
+    f = got.model.fusion
+    for key in ("normalize_inputs", "spectral_norm", "scale", "proj_dim", "projection"):
+        assert getattr(f, key) == getattr(fusion, key), key
+    xs = [torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)]
+    with torch.no_grad():
+        want, mine = model.double()(xs), got.model.double()(xs)
+    assert all(torch.allclose(a, b, rtol=0, atol=1e-12) for a, b in zip(want, mine))
+
+
+class Mean(torch.nn.Module):
+    """A fusion of the user's own: not one of lipbound's."""
+
+    def forward(self, zs):
+        return (zs[0] + zs[1]) / 2
+
+
+def _models_lipbound_cannot_map():
+    from lipbound.models import MultimodalAutoencoder, SumFusion
+
+    class SumFusion(SumFusion):  # noqa: F811 - a look-alike under the standard name, computing something else
+        def fuse(self, latents):
+            return latents[0] + latents[1] + 1e-3
+
+    class Shifted(MultimodalAutoencoder):  # the forward adds something outside the parts
+        def forward(self, xs):
+            return [y + 1.0 for y in super().forward(xs)]
+
+    def parts(fusion):
+        torch.manual_seed(0)
+        encs = [torch.nn.Sequential(torch.nn.Linear(3, 2)), torch.nn.Sequential(torch.nn.Linear(4, 2))]
+        decs = [torch.nn.Sequential(torch.nn.Linear(2, 3)), torch.nn.Sequential(torch.nn.Linear(2, 4))]
+        for e, d in zip(encs, (3, 4)):
+            e.in_shape = (d,)
+        return encs, fusion, decs
+
+    class Own(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            encs, _, decs = parts(None)
+            self.encoders, self.fusion, self.decoders = torch.nn.ModuleList(encs), Mean(), torch.nn.ModuleList(decs)
+
+        def forward(self, xs):
+            z = self.fusion([e(x) for e, x in zip(self.encoders, xs)])
+            return [d(z) for d in self.decoders]
+
+    seq = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    seq.in_shape = (3,)
+    return {
+        "plain": (seq, {"torchscript": "cannot map the TorchScript module Sequential to the paper's encoders, fusion "
+                                       "and decoders: it has no submodule encoders, fusion, decoders",
+                        "torch.export": "not in encoders.<i>, fusion or decoders.<j>"}),
+        "own-fusion": (Own(), "the fusion (fusion) is Mean, not one of lipbound's fusions"),
+        "look-alike": (MultimodalAutoencoder(*parts(SumFusion([2, 2])), latent_dims=[2, 2]),
+                       "the fusion (fusion) is named SumFusion but computes something else than lipbound's SumFusion"),
+        "forward": (Shifted(*parts(SumFusion.__mro__[1]([2, 2])), latent_dims=[2, 2]),
+                    {"torchscript": "its forward runs aten::add outside its encoders, fusion and decoders",
+                     "torch.export": "outside any submodule"}),
+    }
+
+
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+@pytest.mark.parametrize("case", ["plain", "own-fusion", "look-alike", "forward"])
+def test_refuses_a_file_it_cannot_map(tmp_path, capsys, fmt, filename, case):
+    model, message = _models_lipbound_cannot_map()[case]
+    message = message[fmt] if isinstance(message, dict) else message
+    if case == "plain":
+        xs = torch.randn(3, 3)
+        if fmt == "torchscript":
+            torch.jit.save(torch.jit.script(model), str(tmp_path / filename))
+        else:
+            torch.export.save(torch.export.export(model, (xs,)), str(tmp_path / filename))
+        path = str(tmp_path / filename)
+    else:
+        path = _save(model, tmp_path / filename, fmt)
+    assert cli.main(["verify", "--no-report", "--model", path, "--claim", "lemma-3.1"]) == 2
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split()), err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_refuses_files_that_are_not_models(tmp_path, capsys):
+    from lipbound.zoo import build
+
+    good = _save(build("sum-tanh"), tmp_path / "good.pt", "torchscript")
+    data = open(good, "rb").read()
+    cases = {
+        "noise.pt": (b"\x00not a model" * 10, "not a zip archive"),
+        "truncated.pt": (data[: len(data) // 2], "not a zip archive"),
+        "model.txt": (data, "not a model file lipbound reads (expected .pt, .pth, .ts for TorchScript or .pt2"),
+        "model.pt2": (data, "a .pt2 file that is not a torch.export archive"),
+        "empty.pt": (b"", "the file is empty"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+    torch.save(build("sum-tanh").state_dict(), tmp_path / "weights.pt")
+    cases["weights.pt"] = (None, "but a torch.save pickle: lipbound does not unpickle")
+    (tmp_path / "model.py").write_text("x = 1\n")
+    cases["model.py"] = (None, "a Python file; name the function that returns the model")
+    for name, (_, message) in cases.items():
+        assert cli.main(["verify", "--no-report", "--model", str(tmp_path / name), "--claim", "lemma-3.1"]) == 2, name
+        err = capsys.readouterr().err
+        assert message in " ".join(err.split()), (name, err)
+        assert "Traceback" not in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("extra, named", [(["--zoo", "small"], "--zoo/--no-zoo does not apply with --model"),
+                                          (["--no-zoo"], "--zoo/--no-zoo does not apply with --model"),
+                                          (["--examples", "5"], "--examples does not apply with --model"),
+                                          (["--results", "tiny", "--require-data"],
+                                           "--results, --require-data do not apply with --model")])
+def test_refuses_options_that_do_not_apply_to_a_model(tmp_path, capsys, extra, named):
+    from lipbound.zoo import build
+
+    path = _save(build("sum-tanh"), tmp_path / "model.pt2", "torch.export")
+    assert cli.main(["verify", "--no-report", "--model", path, "--claim", "lemma-3.1", *extra]) == 2
+    err = capsys.readouterr().err
+    assert named in err and err.count("\n") == 1, err
+
+
+def test_exported_model_with_its_data(tmp_path, capsys):
+    """--data folder:PATH gives an exported model its inputs; shapes must fit the program's."""
+    from lipbound.zoo import build
+
+    path = _save(build("concat-relu"), tmp_path / "model.pt2", "torch.export")
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    np.save(data / "a.npy", rng.standard_normal((8, 6)).astype(np.float32))
+    np.save(data / "b.npy", rng.standard_normal((8, 10)).astype(np.float32))
+    code, rows, err = _verify(capsys, "--model", path, "--data", f"folder:{data}", "--claim", "lemma-3.3")
+    assert code == 0, err
+    assert rows[("lemma-3.3", "formula")]["status"] == "holds"
+    assert f"rows of the data folder {data}" in rows[("lemma-3.3", "formula")]["method"]
+    np.save(data / "b.npy", rng.standard_normal((8, 7)).astype(np.float32))
+    assert cli.main(["verify", "--no-report", "--model", path, "--data", f"folder:{data}", "--claim", "lemma-3.3"]) == 2
+    assert "the exported program takes [(6,), (10,)]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+@pytest.mark.parametrize("part, message", [("encoders.0", "encoders.0 of the file and its rebuilt chain differ"),
+                                           ("fusion", "the fusion of the file and its rebuilt fusion differ"),
+                                           ("decoders.1", "decoders.1 of the file and its rebuilt chain differ")])
+def test_the_equivalence_check_can_fail(tmp_path, capsys, monkeypatch, fmt, filename, part, message):
+    """A rebuilt model that differs from the file (here: one weight of one part moved by 1e-6 of its
+    size) is refused, naming the part: the claims would otherwise be about another model."""
+    from lipbound.claims import _exported
+    from lipbound.zoo import build
+
+    path = _save(build("attention-tanh"), tmp_path / filename, fmt)
+    assemble = _exported._assemble
+
+    def moved(*args, **kwargs):
+        model = assemble(*args, **kwargs)
+        p = next(model.get_submodule(part).parameters())
+        with torch.no_grad():
+            p.view(-1)[0] += 1e-6 * max(float(p.abs().max()), 1.0)
+        return model
+
+    monkeypatch.setattr(_exported, "_assemble", moved)
+    assert cli.main(["verify", "--no-report", "--model", path, "--claim", "lemma-3.1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err

@@ -4,9 +4,12 @@ Three steps:
 
 1. **Load** (:func:`load_source`): ``SOURCE`` is a factory ``module:function`` or
    ``path/to/file.py:function`` (a function without arguments that returns the model; calling it runs
-   the user's code, which is the user's explicit choice). Saved files (TorchScript, torch.export) are
-   refused with a message saying why: neither keeps a fusion lipbound can prove to be one of its own
-   (lipbound's fusions are not scriptable, and an exported program is one flat graph).
+   the user's code, which is the user's explicit choice), or a saved file: TorchScript (``.pt``,
+   ``.pth``, ``.ts``: ``torch.jit.save`` of a traced model) or torch.export (``.pt2``). A file is
+   mapped by the names of its submodules (``encoders.<i>``, ``fusion``, ``decoders.<j>``), rebuilt
+   as lipbound's model only from parts proven to compute what lipbound's own do, and checked to give
+   the file's outputs on random inputs (:mod:`lipbound.claims._exported`); the claims run on the
+   rebuilt model.
 2. **Map** (:func:`map_model`): the model must be lipbound's
    :class:`~lipbound.models.MultimodalAutoencoder`, or a module with attributes ``encoders``,
    ``fusion`` and ``decoders`` (lists of modules and one of lipbound's fusions). Soundness reuses the
@@ -66,6 +69,8 @@ class UserModel:
         in_shapes: the unbatched input shape of every modality.
         inputs: float64 inputs per modality, ``(N, *shape)`` (the user's data), or None (random).
         inputs_from: where the inputs come from, for the rows' method.
+        origin: how a model read from a file was checked against it (None for a factory's model).
+        original: the user's loaded module of a file (TorchScript or ``ExportedProgram.module()``).
     """
 
     name: str
@@ -74,6 +79,8 @@ class UserModel:
     in_shapes: list[tuple[int, ...]]
     inputs: list[torch.Tensor] | None = None
     inputs_from: str = "standard normal inputs"
+    origin: str | None = None
+    original: Any = None
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -106,15 +113,19 @@ def _load_factory(source: str) -> Any:
         raise ModelMappingError(f"--model {source!r}: calling {func}() raised {type(exc).__name__}: {exc}") from None
 
 
-def load_source(source: str) -> Any:
-    """The model object of ``--model SOURCE`` (see the module docstring)."""
+def load_source(source: str, input_shapes: list[tuple[int, ...]] | None = None) -> Any:
+    """The model object of ``--model SOURCE`` (see the module docstring): a factory's return value,
+    or the :class:`~lipbound.claims._exported.ExportedModel` of a saved file."""
+    from ._exported import load_file
+
     path = Path(source)
     if path.is_file():
-        raise ModelMappingError(
-            f"--model {source}: a saved TorchScript or torch.export file keeps no fusion lipbound can prove to be "
-            "sum, concatenation or attention (lipbound's fusions are not scriptable, and an exported program is "
-            "one flattened graph), so its structure cannot be mapped to encoders, fusion and decoders; give a "
-            "factory instead, module:function or path/to/file.py:function, that builds or loads the model")
+        if path.suffix == ".py":
+            raise ModelMappingError(f"--model {source}: a Python file; name the function that returns the model, "
+                                    f"{source}:function")
+        return load_file(path, f"--model {source}", input_shapes)
+    if path.exists():
+        raise ModelMappingError(f"--model {source}: not a file")
     if ":" in source:
         return _load_factory(source)
     raise ModelMappingError(f"--model {source!r}: no such file, and not a factory module:function")
@@ -125,8 +136,8 @@ def _parts(obj: Any, name: str) -> tuple[list[nn.Module], nn.Module, list[nn.Mod
     from ..models import MultimodalAutoencoder
 
     if isinstance(obj, torch.jit.ScriptModule):
-        raise ModelMappingError(f"{name}: a TorchScript module has no fusion lipbound can prove; return the "
-                                "nn.Module itself from the factory")
+        raise ModelMappingError(f"{name}: the factory returned a TorchScript module; return the nn.Module itself, or "
+                                "save the TorchScript module with torch.jit.save and give the file as --model FILE.pt")
     if not isinstance(obj, nn.Module):
         raise ModelMappingError(f"{name}: the factory returned {type(obj).__name__}, not a torch.nn.Module")
     missing = [a for a in ("encoders", "fusion", "decoders") if not hasattr(obj, a)]
@@ -537,11 +548,21 @@ def from_args(args: Any) -> UserModel | None:
     source = getattr(args, "model", None)
     if source is None:
         if folders or getattr(args, "input_shape", None):
-            raise ModelMappingError("--data folder:PATH and --input-shape give the inputs of --model FACTORY; add "
+            raise ModelMappingError("--data folder:PATH and --input-shape give the inputs of --model; add "
                                     "--model, or give the ledger's data sets as --data NAME=DIR")
         return None
     if len(folders) > 1:
         raise ModelMappingError(f"--data folder:PATH given {len(folders)} times; the model's inputs come from one folder")
     data, data_from = (None, "standard normal inputs") if not folders else data_inputs("folder:" + folders[0])
-    obj = load_source(source)
-    return map_model(obj, source, input_shapes=getattr(args, "input_shape", None), data=data, data_from=data_from)
+    from ._exported import ExportedModel
+
+    shapes = getattr(args, "input_shape", None)
+    obj = load_source(source, shapes)
+    if not isinstance(obj, ExportedModel):
+        return map_model(obj, source, input_shapes=shapes, data=data, data_from=data_from)
+    if data is not None and obj.in_shapes is not None and [tuple(x.shape[1:]) for x in data] != obj.in_shapes:
+        raise ModelMappingError(f"{source}: the data's modalities have shapes {[tuple(x.shape[1:]) for x in data]}, "
+                                f"the exported program takes {obj.in_shapes}")
+    user = map_model(obj.model, source, input_shapes=shapes, data=data, data_from=data_from)
+    user.origin, user.original = f"{obj.format} file, {obj.checked}", obj.original
+    return user
