@@ -399,3 +399,26 @@ def test_the_equivalence_check_can_fail(tmp_path, capsys, monkeypatch, fmt, file
     assert cli.main(["verify", "--no-report", "--model", path, "--claim", "lemma-3.1"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_exported_conv_model_gives_the_factorys_rows(tmp_path, capsys):
+    """The convolutional zoo model: exported, it gives the very rows its factory gives (the rebuilt
+    model is the model); traced, its convolutions are not read (their hyperparameters are not kept),
+    and the refusal says to export it."""
+    from lipbound.zoo import build
+
+    factory = _factory(tmp_path, 'from lipbound.zoo import build\ndef m():\n    return build("conv-sum-relu")\n') + ":m"
+    claims = ["--claim", "lemma-3.1", "--claim", "lemma-3.2", "--claim", "eq-3"]
+    path = _save(build("conv-sum-relu"), tmp_path / "conv.pt2", "torch.export")
+    code, rows, err = _verify(capsys, "--model", path, *claims)
+    assert code == 0, err
+    code, want, err = _verify(capsys, "--model", factory, *claims)
+    assert code == 0, err
+    keys = ("status", "cases", "tightest_ratio", "counterexample")
+    assert {k: [r[f] for f in keys] for k, r in rows.items()} == {k: [r[f] for f in keys] for k, r in want.items()}
+    assert rows[("eq-3", "formula")]["status"] == "holds"
+    traced = _save(build("conv-sum-relu"), tmp_path / "conv.pt", "torchscript")
+    assert cli.main(["verify", "--no-report", "--model", traced, "--claim", "lemma-3.1"]) == 2
+    err = capsys.readouterr().err
+    assert "a traced TorchScript module named Conv2d) is not read from traced files" in err
+    assert "export the model with torch.export (.pt2) instead" in err

@@ -481,6 +481,22 @@ def _attr(gm, target: str) -> Any:
     return obj
 
 
+def _positive_dims(node) -> None:
+    """Write a negative dimension of ``aten.flatten`` / ``aten.unflatten`` (``flatten(start_dim=-3)``
+    of lipbound's ConvEncoder) as the positive one it is for the input's recorded rank, the form the
+    chain reader takes: the same operation on the same input."""
+    aten = torch.ops.aten
+    which = {aten.flatten.using_ints: (1, 2), aten.unflatten.int: (1,)}.get(node.target)
+    val = node.args[0].meta.get("val") if which and node.args and isinstance(node.args[0], torch.fx.Node) else None
+    if val is None or not hasattr(val, "ndim"):
+        return
+    args = list(node.args)
+    for i in which:
+        if i < len(args) and isinstance(args[i], int) and args[i] < 0:
+            args[i] += val.ndim
+    node.args = tuple(args)
+
+
 def _sub_graph(gm, nodes: list, inputs: list, prefix: str, name: str):
     """The part ``nodes`` of ``gm`` as a GraphModule of its own, with placeholders for ``inputs``."""
     import torch.fx as fx
@@ -499,6 +515,7 @@ def _sub_graph(gm, nodes: list, inputs: list, prefix: str, name: str):
                 root[a.target] = _attr(gm, a.target)
                 env[a] = g.get_attr(a.target)
         env[n] = g.node_copy(n, lambda x: env[x])
+        _positive_dims(env[n])
     g.output(env[nodes[-1]] if len(nodes) else env[inputs[0]])
     return fx.GraphModule(root, g)
 
