@@ -207,7 +207,8 @@ def test_exported_zoo_model(tmp_path, capsys, zoo_name, fmt, filename):
     code, rows, err = _verify(capsys, "--model", path, "--claim", "lemma-3.1", "--claim", "eq-3",
                               "--claim", "lemma-3.3", "--claim", "thm-4.1")
     assert code == 0, err
-    assert re.search(rf"{fmt} file, rebuilt from the file and equal to it at \d+ random inputs \(float(64|32)",
+    assert re.search(rf"{fmt} file, rebuilt from the file and equal to it at \d+ random inputs \(float64, relative "
+                     r"tolerance 1e-10\); and at the 2 inputs the claims use",
                      " ".join(err.split())), err
     for key in (("lemma-3.1", "formula"), ("lemma-3.1", "locality")):
         assert rows[key]["status"] == "holds" and rows[key]["cases"] == 2, rows[key]
@@ -422,3 +423,24 @@ def test_exported_conv_model_gives_the_factorys_rows(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "a traced TorchScript module named Conv2d) is not read from traced files" in err
     assert "export the model with torch.export (.pt2) instead" in err
+
+
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+def test_the_files_module_is_checked_at_the_claims_inputs(tmp_path, fmt, filename):
+    """The user's own loaded module is evaluated at the inputs the claims use (padded to an exported
+    program's batch size) and must give the rebuilt model's outputs; a model that differs is refused."""
+    import copy
+
+    from lipbound.claims._exported import load_file
+    from lipbound.claims._user_model import ModelMappingError
+    from lipbound.zoo import build
+
+    path = _save(build("attention-tanh"), tmp_path / filename, fmt, batch=3)
+    got = load_file(tmp_path / filename, path)
+    mapped = copy.deepcopy(got.model).double()
+    xs = [torch.randn(5, 6, dtype=torch.float64), torch.randn(5, 10, dtype=torch.float64)]
+    assert got.check_at(xs, mapped, path) == 5
+    with torch.no_grad():
+        mapped.decoders[1][0].bias[0] += 1e-7
+    with pytest.raises(ModelMappingError, match="at the inputs the claims use, output 1 of the file's module differs"):
+        got.check_at(xs, mapped, path)

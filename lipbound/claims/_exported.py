@@ -78,6 +78,34 @@ class ExportedModel:
     format: str
     in_shapes: list[tuple[int, ...]] | None
     checked: str = ""
+    original64: Any = None
+    batch: int | None = None
+
+    def check_at(self, xs: list[torch.Tensor], mapped: Any, name: str) -> int:
+        """Check that the user's module gives the outputs of ``mapped`` (the float64 model the claims
+        run on) at the inputs ``xs`` the claims use, ``(N, *shape)`` per modality; returns N.
+        In float64 when the module converts, else in the file's precision."""
+        n = int(xs[0].shape[0])
+        ref = self.original64 if self.original64 is not None else self.original
+        dtype = torch.float64 if self.original64 is not None else _dtype([self.model])
+        rtol = RTOL.get(dtype, 1e-5)
+        with torch.no_grad():
+            want = mapped([x.to(torch.float64) for x in xs])
+            got: list[list[torch.Tensor]] = []
+            step = self.batch or n
+            for k in range(0, n, step):  # an exported program takes its example's batch size only
+                chunk = [x[k:k + step].to(dtype) for x in xs]
+                short = step - chunk[0].shape[0]
+                if short:
+                    chunk = [torch.cat([c, c[:1].expand(short, *c.shape[1:])]) for c in chunk]
+                got.append([y[:step - short] for y in ref(chunk)])
+        outs = [torch.cat([g[j] for g in got]).to(torch.float64) for j in range(len(want))]
+        for j, (a, b) in enumerate(zip(outs, want)):
+            scale = max(float(b.abs().max()), 1.0)
+            if a.shape != b.shape or not bool(torch.isfinite(a).all()) or float((a - b).abs().max()) > rtol * scale:
+                raise _error(f"{name}: at the inputs the claims use, output {j} of the file's module differs from the "
+                             "model rebuilt from it; the claims would be about another model")
+        return n
 
 
 def is_model_file(path: Path) -> bool:
@@ -418,7 +446,7 @@ def _load_torchscript(path: Path, name: str, input_shapes) -> ExportedModel:
         return getattr(kids64[what], str(i))
 
     checked = _equivalent(model, ts, part, shapes, None, name, original64=ts64, part64=part64)
-    return ExportedModel(model, ts, "torchscript", None, checked)
+    return ExportedModel(model, ts, "torchscript", None, checked, ts64 if "float64" in checked else None)
 
 
 # ----------------------------------------------------------------------------------- torch.export
@@ -651,7 +679,7 @@ def _load_export(path: Path, name: str) -> ExportedModel:
             return copy.deepcopy(part(what, i)).double()
 
     checked = _equivalent(model, gm, part, shapes, batch, name, original64=gm64, part64=part64)
-    return ExportedModel(model, gm, "torch.export", shapes, checked)
+    return ExportedModel(model, gm, "torch.export", shapes, checked, gm64 if "float64" in checked else None, batch)
 
 
 # ------------------------------------------------------------------------------ shared steps

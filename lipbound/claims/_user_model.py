@@ -564,5 +564,8 @@ def from_args(args: Any) -> UserModel | None:
         raise ModelMappingError(f"{source}: the data's modalities have shapes {[tuple(x.shape[1:]) for x in data]}, "
                                 f"the exported program takes {obj.in_shapes}")
     user = map_model(obj.model, source, input_shapes=shapes, data=data, data_from=data_from)
-    user.origin, user.original = f"{obj.format} file, {obj.checked}", obj.original
+    xs = [torch.cat([inputs_of(user, k)[i] for k in range(INPUTS_PER_MODEL)]) for i in range(len(user.in_shapes))]
+    n = obj.check_at(xs, user.model, source)  # the file's own module at the very inputs the claims use
+    user.origin = f"{obj.format} file, {obj.checked}; and at the {n} inputs the claims use"
+    user.original = obj.original
     return user
