@@ -444,3 +444,17 @@ def test_the_files_module_is_checked_at_the_claims_inputs(tmp_path, fmt, filenam
         mapped.decoders[1][0].bias[0] += 1e-7
     with pytest.raises(ModelMappingError, match="at the inputs the claims use, output 1 of the file's module differs"):
         got.check_at(xs, mapped, path)
+
+
+@pytest.mark.parametrize("fmt, filename, message", [
+    ("torchscript", "model.pt", "encoders.0 cannot take inputs of shape (7,) (RuntimeError: mat1 and mat2 shapes cannot"),
+    ("torch.export", "model.pt2", "the exported program takes inputs of shapes [(6,), (10,)] (unbatched); "
+                                  "--input-shape says [(7,), (10,)]")])
+def test_input_shape_must_fit_a_file(tmp_path, capsys, fmt, filename, message):
+    from lipbound.zoo import build
+
+    path = _save(build("sum-tanh"), tmp_path / filename, fmt)
+    assert cli.main(["verify", "--no-report", "--model", path, "--input-shape", "7", "--input-shape", "10",
+                     "--claim", "eq-3"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err

@@ -98,7 +98,13 @@ class ExportedModel:
                 short = step - chunk[0].shape[0]
                 if short:
                     chunk = [torch.cat([c, c[:1].expand(short, *c.shape[1:])]) for c in chunk]
-                got.append([y[:step - short] for y in ref(chunk)])
+                try:
+                    outs_k = ref(chunk)
+                except Exception as exc:  # noqa: BLE001 - the file's module failed on the claims' inputs
+                    raise _error(f"{name}: the file's module cannot be evaluated at the inputs the claims use "
+                                 f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})"
+                                 ) from None
+                got.append([y[:step - short] for y in outs_k])
         outs = [torch.cat([g[j] for g in got]).to(torch.float64) for j in range(len(want))]
         for j, (a, b) in enumerate(zip(outs, want)):
             scale = max(float(b.abs().max()), 1.0)
@@ -207,6 +213,14 @@ def _no_fusion_match(cls_name: str, where: str, name: str) -> LipboundError:
     return _error(f"{name}: the fusion ({where}) is named {cls_name} but computes something else than lipbound's "
                   f"{cls_name} in any of its settings (normalize_inputs, spectral_norm, scale, projection): a "
                   "changed fusion, or a file saved with another torch or lipbound version (save it again with this one)")
+
+
+def _same(reference, target) -> bool:
+    """Whether the computation ``reference()`` describes is ``target`` (False when it cannot be made)."""
+    try:
+        return reference() == target
+    except Exception:  # noqa: BLE001 - a candidate that cannot even be saved is not the file's fusion
+        return False
 
 
 class _Holder(nn.Module):
@@ -417,12 +431,12 @@ def _load_torchscript(path: Path, name: str, input_shapes) -> ExportedModel:
     decs = [_ts_part(d, f"decoders.{j}", name) for j, d in enumerate(decs_ts)]
     shapes = _shapes(encs, input_shapes, name)
     dtype = _dtype(encs)
-    dims = _latent_dims(encs, shapes, dtype)
+    dims = _latent_dims(encs, shapes, dtype, name)
     fusion_ts = kids["fusion"]
     params = {k: v.detach() for k, v in fusion_ts.named_parameters()}
     target = _ts_signature(fusion_ts.graph)
     fusion = next((f for f in _fusion_candidates(fusion_ts.original_name, params, dims, "fusion", name)
-                   if _ts_reference(f, dims, dtype) == target), None)
+                   if _same(lambda: _ts_reference(f, dims, dtype), target)), None)
     if fusion is None:
         raise _no_fusion_match(fusion_ts.original_name, "fusion", name)
     model = _assemble(encs, fusion, decs, dims, shapes, name)
@@ -636,7 +650,7 @@ def _load_export(path: Path, name: str) -> ExportedModel:
     shapes = [tuple(int(d) for d in v.shape[1:]) for v in vals]
     batch = int(vals[0].shape[0])
     dtype = vals[0].dtype
-    dims = _latent_dims(encs, shapes, dtype)
+    dims = _latent_dims(encs, shapes, dtype, name)
     params = {}
     for n in parts["fusion"]:
         for a in n.all_input_nodes:
@@ -649,7 +663,7 @@ def _load_export(path: Path, name: str) -> ExportedModel:
     cls_name = _stack_class(parts["fusion"][0])
     fusion = next((f for f in _fusion_candidates(cls_name, {k: v.detach() for k, v in params.items()}, dims,
                                                    "fusion", name)
-                   if _export_reference(f, dims, batch, dtype) == target), None)
+                   if _same(lambda: _export_reference(f, dims, batch, dtype), target)), None)
     if fusion is None:
         raise _no_fusion_match(cls_name, "fusion", name)
     model = _assemble(encs, fusion, decs, dims, shapes, name)
@@ -703,11 +717,19 @@ def _shapes(encs: list[nn.Module], given, name: str) -> list[tuple[int, ...]]:
     return out
 
 
-def _latent_dims(encs: list[nn.Module], shapes, dtype) -> tuple[int, ...]:
+def _latent_dims(encs: list[nn.Module], shapes, dtype, name: str) -> tuple[int, ...]:
     dims = []
-    for e, s in zip(encs, shapes):
-        with torch.no_grad():
-            dims.append(int(e(torch.zeros((1, *s), dtype=dtype)).reshape(1, -1).shape[1]))
+    for i, (e, s) in enumerate(zip(encs, shapes)):
+        try:
+            with torch.no_grad():
+                out = e(torch.zeros((1, *s), dtype=dtype))
+        except Exception as exc:  # noqa: BLE001 - a shape the encoder cannot take
+            raise _error(f"{name}: encoders.{i} cannot take inputs of shape {tuple(s)} ({type(exc).__name__}: "
+                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); check --input-shape") from None
+        if out.ndim != 2:
+            raise _error(f"{name}: encoders.{i} returns shape {tuple(out.shape[1:])} per sample; the paper's latents "
+                         "are vectors")
+        dims.append(int(out.shape[1]))
     return tuple(dims)
 
 

@@ -560,6 +560,9 @@ def from_args(args: Any) -> UserModel | None:
     obj = load_source(source, shapes)
     if not isinstance(obj, ExportedModel):
         return map_model(obj, source, input_shapes=shapes, data=data, data_from=data_from)
+    if shapes is not None and obj.in_shapes is not None and [tuple(v) for v in shapes] != obj.in_shapes:
+        raise ModelMappingError(f"{source}: the exported program takes inputs of shapes {obj.in_shapes} (unbatched); "
+                                f"--input-shape says {[tuple(v) for v in shapes]}")
     if data is not None and obj.in_shapes is not None and [tuple(x.shape[1:]) for x in data] != obj.in_shapes:
         raise ModelMappingError(f"{source}: the data's modalities have shapes {[tuple(x.shape[1:]) for x in data]}, "
                                 f"the exported program takes {obj.in_shapes}")
