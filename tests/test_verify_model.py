@@ -250,7 +250,7 @@ def test_rebuilt_fusion_is_the_files(tmp_path, fmt, filename, variant):
 class Mean(torch.nn.Module):
     """A fusion of the user's own: not one of lipbound's."""
 
-    def forward(self, zs):
+    def forward(self, zs: list[torch.Tensor]) -> torch.Tensor:
         return (zs[0] + zs[1]) / 2
 
 
@@ -458,3 +458,60 @@ def test_input_shape_must_fit_a_file(tmp_path, capsys, fmt, filename, message):
                      "--claim", "eq-3"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+class _MyAutoencoder(torch.nn.Module):
+    """A model the user defines (not lipbound's class): encoders, one of lipbound's fusions, decoders."""
+
+    def __init__(self):
+        from torch import nn
+
+        from lipbound.models import AttentionFusion
+
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoders = nn.ModuleList([nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)),
+                                       nn.Sequential(nn.Linear(5, 3))])
+        self.fusion = AttentionFusion([2, 3], proj_dim=2)
+        self.decoders = nn.ModuleList([nn.Sequential(nn.Linear(5, 3)),
+                                       nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 5))])
+        for e, d in zip(self.encoders, (3, 5)):
+            e.in_shape = (d,)
+
+    def forward(self, xs):
+        z = self.fusion([e(x) for e, x in zip(self.encoders, xs)])
+        return [d(z) for d in self.decoders]
+
+
+class _Scriptable(torch.nn.Module):
+    """A scriptable model of the user's with a fusion of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoders = torch.nn.ModuleList([torch.nn.Linear(3, 2), torch.nn.Linear(4, 2)])
+        self.fusion = Mean()
+        self.decoders = torch.nn.ModuleList([torch.nn.Linear(2, 3), torch.nn.Linear(2, 4)])
+
+    def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+        z = self.fusion([self.encoders[0](xs[0]), self.encoders[1](xs[1])])
+        return [self.decoders[0](z), self.decoders[1](z)]
+
+
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+def test_a_saved_model_the_user_defines(tmp_path, capsys, fmt, filename):
+    path = _save(_MyAutoencoder(), tmp_path / filename, fmt)
+    code, rows, err = _verify(capsys, "--model", path, "--claim", "lemma-4.1", "--claim", "lemma-3.2")
+    assert code == 0, err
+    assert rows[("lemma-4.1", "blocks")]["status"] == "holds" and rows[("lemma-3.2", "formula")]["status"] == "holds"
+    weights = [w.detach().double() for w in _MyAutoencoder().fusion.weights]
+    self_block = rows[("lemma-4.1", "paper-self-block")]  # refuted on the model's own attention weights
+    assert self_block["status"] == "refuted"
+    assert np.allclose(np.array(self_block["counterexample"]["weights"][0]), weights[0].numpy())
+
+
+def test_a_scripted_model_with_its_own_fusion_is_refused(tmp_path, capsys):
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(_Scriptable()), str(path))
+    assert cli.main(["verify", "--no-report", "--model", str(path), "--claim", "lemma-3.1"]) == 2
+    err = capsys.readouterr().err
+    assert "the fusion (fusion) is Mean, not one of lipbound's fusions" in err and err.count("\n") == 1, err

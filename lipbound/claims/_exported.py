@@ -282,6 +282,7 @@ def _ts_top(ts, m: int, name: str) -> None:
                      "of modality inputs (trace the model as torch.jit.trace(model, (xs,)))")
     paths: dict[int, str] = {inputs[0].unique(): ""}
     vals: dict[int, Any] = {}
+    consts: dict[int, Any] = {}
     called: list[str] = []
     for node in g.nodes():
         k = node.kind()
@@ -304,7 +305,7 @@ def _ts_top(ts, m: int, name: str) -> None:
             enc, dec = re.fullmatch(r"encoders\.(\d+)", part), re.fullmatch(r"decoders\.(\d+)", part)
             if enc and args == [("x", int(enc.group(1)))]:
                 got = ("enc", int(enc.group(1)))
-            elif part == "fusion" and args == [("enc", i) for i in range(m)]:
+            elif part == "fusion" and args in ([("enc", i) for i in range(m)], [("out", [("enc", i) for i in range(m)])]):
                 got = ("fusion",)
             elif dec and args == [("fusion",)]:
                 got = ("dec", int(dec.group(1)))
@@ -316,6 +317,11 @@ def _ts_top(ts, m: int, name: str) -> None:
             vals[outs[0].unique()] = got
             continue
         if k == "prim::Constant":  # a value only: an operation that uses it is refused below
+            consts[outs[0].unique()] = outs[0].toIValue()
+            continue
+        if (k == "aten::__getitem__" and len(ins) == 2 and ins[0].unique() == inputs[1].unique()
+                and isinstance(consts.get(ins[1].unique()), int) and 0 <= consts[ins[1].unique()] < m):
+            vals[outs[0].unique()] = ("x", consts[ins[1].unique()])  # xs[i] of a scripted forward
             continue
         if k in ("prim::ListConstruct", "prim::TupleConstruct"):
             vals[outs[0].unique()] = ("out", [vals.get(v.unique()) for v in ins])
