@@ -300,6 +300,7 @@ def _models_lipbound_cannot_map():
 
 @pytest.mark.parametrize("fmt, filename", FORMATS)
 @pytest.mark.parametrize("case", ["plain", "own-fusion", "look-alike", "forward"])
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 def test_refuses_a_file_it_cannot_map(tmp_path, capsys, fmt, filename, case):
     model, message = _models_lipbound_cannot_map()[case]
     message = message[fmt] if isinstance(message, dict) else message
@@ -509,6 +510,7 @@ def test_a_saved_model_the_user_defines(tmp_path, capsys, fmt, filename):
     assert np.allclose(np.array(self_block["counterexample"]["weights"][0]), weights[0].numpy())
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 def test_a_scripted_model_with_its_own_fusion_is_refused(tmp_path, capsys):
     path = tmp_path / "scripted.pt"
     torch.jit.save(torch.jit.script(_Scriptable()), str(path))
