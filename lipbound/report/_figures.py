@@ -15,13 +15,26 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ._load import BracketDoc, MvaeDoc, as_float
 
 #: colours per bound kind in bracket charts
 KIND_COLOURS = {"certified-upper": "tab:red", "lower": "tab:blue", "heuristic": "tab:orange"}
-#: the label of the y = x reference line (tests look for it)
-IDENTITY_LABEL = "y = x"
+#: the label of the ratio = 1 line of the ledger figures (measured = bound; tests look for it)
+RATIO_ONE_LABEL = "ratio = 1 (measured = bound)"
+#: how each kind of case is drawn in the ledger figures (:func:`case_category`): scatter keywords and legend text
+CASE_STYLES: dict[str, dict[str, Any]] = {
+    "holds": {"draw": {"marker": "o", "color": "tab:blue", "s": 16}, "legend": "case holds"},
+    "expected": {"draw": {"marker": "D", "color": "tab:orange", "s": 22},
+                 "legend": "case fails, as the ledger expects (reading expected to fail)"},
+    "unexpected": {"draw": {"marker": "X", "color": "red", "s": 40},
+                   "legend": "case fails, UNEXPECTED (reading expected to hold)"},
+    "open": {"draw": {"marker": "s", "color": "tab:purple", "s": 20},
+             "legend": "case fails, open reading (the ledger makes no prediction)"},
+    "undecided": {"draw": {"marker": "P", "color": "0.5", "s": 22}, "legend": "case undecided"},
+}
 
 
 def _legend(ax: Any, **kw: Any) -> None:
@@ -47,77 +60,185 @@ def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 3.2)) -> tup
     return fig, axes
 
 
-def bound_vs_measured_figure(claim: str, rows: list[dict[str, Any]]) -> Figure | None:
-    """Scatter of the measured side against the bound side of every case of one claim's readings,
-    one series per reading, violations (``ok`` False) overdrawn as red crosses, and the y = x line:
-    a case below the line satisfies ``measured <= bound``.
+def case_ratio(measured: float, bound: float) -> float:
+    """measured / bound of one case, as :attr:`lipbound.claims.Outcome.ratio` computes it: a zero
+    bound gives 1 when the measured side is 0 too, else infinity; NaN when a side is NaN.
 
-    Uses the rows' ``cases_data`` (see :attr:`lipbound.claims.Row.cases_data`); cases with a
-    non-finite side are left out (their count goes in the title), and so are rows with status
-    ``skipped`` (not checked: they have no cases; their count goes in the title too). Log axes when every value is
-    positive and they span more than two decades (symmetric-log axes when some are zero).
-
-    >>> fig = bound_vs_measured_figure("c", [{"reading": "r", "cases_data": [
-    ...     {"measured": 1.0, "bound": 2.0, "ok": True}, {"measured": 3.0, "bound": 2.0, "ok": False}]}])
-    >>> len(fig.axes[0].collections), fig.axes[0].get_xlabel()
-    (2, 'bound (theoretical side)')
+    >>> case_ratio(1.0, 2.0), case_ratio(0.0, 0.0), case_ratio(3.0, 0.0), case_ratio(1.0, math.inf)
+    (0.5, 1.0, inf, 0.0)
     """
-    series = []
+    if math.isnan(measured) or math.isnan(bound):
+        return math.nan
+    if bound == 0.0:
+        return 1.0 if measured == 0.0 else math.inf
+    if math.isinf(measured) and math.isinf(bound):
+        return math.nan
+    return measured / bound
+
+
+def case_category(row: dict[str, Any], case: dict[str, Any]) -> str:
+    """How one case of a ledger row is drawn: ``holds``; a failing case of a reading the ledger
+    expects to fail (``expected``: the refutation the paper's wording predicts), of one it expects
+    to hold (``unexpected``: a problem, ``lipbound verify`` exits 1), of an open reading (``open``);
+    or ``undecided`` (the evaluator could not decide the case).
+
+    >>> case_category({"expected": False}, {"ok": False}), case_category({"expected": True}, {"ok": False})
+    ('expected', 'unexpected')
+    """
+    if case.get("decided") is False:
+        return "undecided"
+    if case.get("ok", True):
+        return "holds"
+    exp = row.get("expected")
+    return "open" if exp is None else ("unexpected" if exp else "expected")
+
+
+def _ratio_limits(finite: np.ndarray) -> tuple[bool, float, float, bool]:
+    """``(log, low, high, shows_one)`` for a panel of ratios: log scale when the positive ratios span
+    more than two decades, limits as wide as the data, widened to take in ratio = 1 only when 1 is
+    within a factor of ten of the data (else the panel says where 1 lies)."""
+    pos = finite[finite > 0]
+    log = bool(pos.size and finite.min() >= 0 and pos.max() / pos.min() > 100)
+    if finite.size == 0:
+        lo = hi = 1.0
+    elif log:
+        lo, hi = float(pos.min()), float(pos.max())
+    else:
+        lo, hi = float(finite.min()), float(finite.max())
+    # every ratio 0 (an exact identity): the scale from 0 to 1 says so best
+    one = lo <= 1.0 <= hi or (1.0 > hi > 0 and 1.0 <= 10 * hi) or (1.0 < lo <= 10) or lo == hi == 0
+    if one:
+        lo, hi = min(lo, 1.0), max(hi, 1.0)
+    if log:
+        f = 1.3 if hi > lo else 2.0
+        return True, lo / f, hi * f, one
+    pad = 0.05 * (hi - lo) if hi > lo else 0.1 * max(abs(hi), 1e-300)
+    return False, lo - pad, hi + pad, one
+
+
+def _sources(cases: list[dict[str, Any]]) -> str:
+    """The x label of a ledger panel: case order, and where the cases come from when few sources."""
+    counts: dict[str, int] = {}
+    for c in cases:
+        counts[str(c.get("label") or "case")] = counts.get(str(c.get("label") or "case"), 0) + 1
+    if len(counts) <= 4 and all(len(k) <= 28 for k in counts):
+        return "case, in evaluation order\n(" + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")"
+    return f"case, in evaluation order ({len(cases)} cases)"
+
+
+def bound_vs_measured_figure(claim: str, rows: list[dict[str, Any]]) -> Figure | None:
+    """Small multiples of one claim's readings: one panel per reading, the ratio measured / bound
+    of every evaluated case (y) in evaluation order (x), and the line ratio = 1 (:data:`RATIO_ONE_LABEL`):
+    a case on or below it satisfies ``measured <= bound`` (for identities: discrepancy within the
+    tolerance). Failing cases are drawn by what the ledger expects of the reading
+    (:func:`case_category`, :data:`CASE_STYLES`): an expected refutation (the paper's wording is
+    refuted as the ledger predicts) is an orange diamond, an UNEXPECTED one a red cross and its panel
+    is framed in red, a failing case of an open reading a purple square.
+
+    Each panel's scale is as wide as its data (:func:`_ratio_limits`): log when the positive
+    ratios span more than two decades, with ratios of 0 drawn on the lower edge and infinite ones on
+    the upper edge (triangles); ratio = 1 is shown when it lies within a factor of ten of the data,
+    else a note in the panel says on which side it lies. Uses the rows' ``cases_data`` (see
+    :attr:`lipbound.claims.Row.cases_data`); cases with a NaN ratio and rows with status
+    ``skipped`` (not checked: no cases) are left out, their counts in the title.
+
+    >>> fig = bound_vs_measured_figure("c", [{"reading": "r", "status": "refuted", "expected": False, "cases_data": [
+    ...     {"measured": 1.0, "bound": 2.0, "ok": True}, {"measured": 3.0, "bound": 2.0, "ok": False}]}])
+    >>> len(fig.axes), [c.get_label() for c in fig.axes[0].collections] == ["holds", "expected"]
+    (1, True)
+    """
+    from ..claims._ledger import is_unexpected
+    from ..cli import expected_label
+
+    panels = []
     dropped = 0
     skipped = sum(r.get("status") == "skipped" for r in rows)
     for r in rows:
-        pts = []
+        cases = []
         for c in r.get("cases_data") or []:
-            m, b = as_float(c.get("measured")), as_float(c.get("bound"))
-            if math.isfinite(m) and math.isfinite(b):
-                pts.append((b, m, bool(c.get("ok", True))))
-            else:
+            q = case_ratio(as_float(c.get("measured")), as_float(c.get("bound")))
+            if math.isnan(q):
                 dropped += 1
-        if pts:
-            series.append((r["reading"], np.array([(p[0], p[1]) for p in pts]), np.array([p[2] for p in pts])))
-    if not series:
+            else:
+                cases.append((q, case_category(r, c), c))
+        if cases:
+            panels.append((r, cases))
+    if not panels:
         return None
-    fig = Figure(figsize=(5.6, 4.6))
-    ax = fig.add_subplot()
-    allv = np.concatenate([s[1].ravel() for s in series])
-    pos = allv[allv > 0]
-    decades = float(np.log10(pos.max()) - np.log10(pos.min())) if pos.size else 0.0
-    # log axes for positive data over more than two decades; beyond 30 decades (e.g. a tolerance of
-    # the smallest double) or with zeros: symmetric log, linear below 1e-12 of the largest value
-    log = bool(pos.size == allv.size and 2 < decades <= 30)
-    bad = []
-    for name, xy, ok in series:
-        ax.scatter(xy[:, 0], xy[:, 1], s=14, alpha=0.7, label=f"{name} ({len(xy)})")
-        bad.append(xy[~ok])
-    bad_xy = np.concatenate(bad)
-    if len(bad_xy):
-        ax.scatter(bad_xy[:, 0], bad_xy[:, 1], marker="x", s=40, c="red", label=f"violations ({len(bad_xy)})")
-    lo, hi = float(allv.min()), float(allv.max())
-    symlog = bool(not log and allv.min() >= 0 and decades > 2)
-    linthresh = float(max(pos.min(), pos.max() * 1e-12)) if pos.size else 1.0
-    if log:
-        lo, hi = lo / 1.5, hi * 1.5
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    elif symlog:  # zeros and several decades: linear below the smallest positive value, log above
-        hi *= 1.5
-        ax.set_xscale("symlog", linthresh=linthresh)
-        ax.set_yscale("symlog", linthresh=linthresh)
-        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-    else:
-        pad = 0.05 * (hi - lo if hi > lo else max(abs(hi), 1.0))
-        lo, hi = lo - pad, hi + pad
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=IDENTITY_LABEL)
-    ax.set_xlabel("bound (theoretical side)")
-    ax.set_ylabel("measured")
-    title = f"{claim}: measured vs bound per case"
+    ncols = min(3, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig = Figure(figsize=(4.3 * ncols, 3.3 * nrows + 1.3))
+    counts: dict[str, int] = defaultdict(int)
+    edges = False
+    for k, (r, cases) in enumerate(panels):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        q = np.array([c[0] for c in cases])
+        x = np.arange(1, len(cases) + 1)
+        finite = q[np.isfinite(q)]
+        log, lo, hi, one = _ratio_limits(finite)
+        if log:
+            ax.set_yscale("log")
+        # ratios a log axis cannot place (0) and infinite ones go on the panel's edges
+        low_edge = (q <= 0) if log else np.zeros(len(q), bool)
+        high_edge = np.isinf(q)
+        y = np.where(low_edge, lo, np.where(high_edge, hi, q))
+        cats = np.array([c[1] for c in cases])
+        for cat, style in CASE_STYLES.items():
+            sel = cats == cat
+            if not sel.any():
+                continue
+            counts[cat] += int(sel.sum())
+            inside = sel & ~low_edge & ~high_edge
+            ax.scatter(x[inside], y[inside], label=cat, zorder=3, clip_on=False, **style["draw"])
+            for mask, marker in ((sel & low_edge, "v"), (sel & high_edge, "^")):
+                if mask.any():
+                    edges = True
+                    ax.scatter(x[mask], y[mask], label=f"{cat} (on the edge)", zorder=3, clip_on=False,
+                               **{**style["draw"], "marker": marker})
+        ax.set_ylim(lo, hi)
+        ax.set_xlim(0.5, len(cases) + 0.5)
+        if one:
+            ax.axhline(1.0, color="k", ls="--", lw=1, label=RATIO_ONE_LABEL)
+        elif finite.size:
+            side = "above" if finite.max() < 1 else "below"
+            ref = finite.max() if side == "above" else finite.min()
+            ax.text(0.02, 0.97 if side == "above" else 0.03, f"ratio = 1 lies {side} this panel\n"
+                    f"({'largest' if side == 'above' else 'smallest'} ratio {ref:.3g})", transform=ax.transAxes,
+                    fontsize=7, va="top" if side == "above" else "bottom", color="0.25")
+        unexpected = is_unexpected(r)
+        status = str(r.get("status"))
+        exp = expected_label(r.get("expected"), r.get("kind") or "universal")
+        ax.set_title(f"{r.get('reading')}\n{status}{' (UNEXPECTED)' if unexpected else ''}, expected: {exp}",
+                     fontsize=8, color="red" if unexpected else "black")
+        if unexpected:
+            for spine in ax.spines.values():
+                spine.set_edgecolor("red")
+                spine.set_linewidth(2)
+        ax.set_xlabel(_sources([c[2] for c in cases]), fontsize=7)
+        ax.set_ylabel("measured / bound" + (" (log)" if log else ""), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+    seeds = sorted({r.get("seed") for r, _ in panels if r.get("seed") is not None})
+    title = f"{claim}: measured / bound per evaluated case, one panel per reading"
+    if seeds:
+        title += f" (seed {', '.join(map(str, seeds))})"
+    notes = []
     if dropped:
-        title += f" ({dropped} non-finite left out)"
+        notes.append(f"{dropped} case{'s' if dropped > 1 else ''} with an undefined ratio (NaN) left out")
     if skipped:
-        title += f"\n({skipped} reading{'s' if skipped > 1 else ''} skipped: not checked, data absent)"
-    ax.set_title(title, fontsize=10)
-    _legend(ax, fontsize=7, loc="best")
-    return _adjust(fig, top=0.4)
+        notes.append(f"{skipped} reading{'s' if skipped > 1 else ''} skipped: not checked, data absent")
+    if notes:
+        title += "\n(" + "; ".join(notes) + ")"
+    fig.suptitle(title, fontsize=10)
+    handles = [Line2D([], [], ls="none", **{kk: v for kk, v in CASE_STYLES[cat]["draw"].items() if kk != "s"},
+                      markersize=7, label=f"{CASE_STYLES[cat]['legend']} ({counts[cat]})")
+               for cat in CASE_STYLES if counts[cat]]
+    handles.append(Line2D([], [], color="k", ls="--", lw=1, label=RATIO_ONE_LABEL + ": on or below holds"))
+    if edges:
+        handles.append(Line2D([], [], ls="none", marker="v", color="0.4",
+                              label="triangles: ratio 0 (log panel) or infinite, drawn on the panel's edge"))
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7, frameon=False)
+    return _adjust(fig, top=0.75 + 0.2 * bool(notes), bottom=1.4 + 0.3 * (len(handles) > 4), hspace=0.8, wspace=0.35)
 
 
 def bracket_figure(doc: BracketDoc) -> Figure:

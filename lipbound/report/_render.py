@@ -343,12 +343,16 @@ def _ledger(doc: Doc, res: Results, docs_url: str | None, out_dir: str | os.Path
         _skipped(doc, lr)
 
     doc.h(2, "Bound vs measured, per claim", "bound-vs-measured")
-    doc.p("Each point is one evaluated case (sampled, trained-model or the ledger's witness): x = the "
-          "theoretical side (the bound, or the tolerance for identities), y = the measured side (a "
-          "sampled lower estimate of the true constant, or the discrepancy). Points on or below the "
-          "dashed y = x line satisfy the reading; red crosses are failing cases (counterexamples; for a loose "
-          "or not-supported reading, the cases that do not attain the growth or reverse the tendency). How each "
-          "side is computed is the reading's method in the table below the figure.")
+    doc.p("One figure per claim, one panel per reading. Each point is one evaluated case (sampled, fixed "
+          "trained-model case or the ledger's witness; the x label counts them), in evaluation order; y = measured / "
+          "bound: the measured side (a sampled lower estimate of the true constant, or the discrepancy of an identity) "
+          "over the theoretical side (the bound, or the tolerance). Cases on or below the dashed line ratio = 1 satisfy "
+          "the reading; the line is drawn when 1 lies within a factor of ten of a panel's data, else a note in the "
+          "panel says where it lies. Failing cases are orange diamonds when the ledger expects the reading to fail "
+          "(the refutation is the finding), red crosses in a red-framed panel when it expects the reading to hold "
+          "(UNEXPECTED), purple squares for open readings. Ratios of 0 on a log panel and infinite ratios are drawn "
+          "as triangles on the panel's edge. How each side is computed is the reading's method, in the table below "
+          "the figure; the seed is in the figure's title.")
     for i, lr in enumerate(res.ledgers):
         by_claim: dict[str, list[dict[str, Any]]] = {}
         for r in lr.rows:
@@ -361,8 +365,9 @@ def _ledger(doc: Doc, res: Results, docs_url: str | None, out_dir: str | os.Path
             if fig is None:
                 continue
             doc.h(3, f"{claim}" + (f" ({lr.path})" if len(res.ledgers) > 1 else ""))
-            doc.figure(f"ledger{i}-{claim}", fig, f"{claim}: measured vs bound over the evaluated cases "
-                       f"(seed {sorted({r.get('seed') for r in rs})}); source {lr.path}")
+            doc.figure(f"ledger{i}-{claim}", fig, f"{claim}: measured / bound per evaluated case, one panel per "
+                       f"reading; seed {sorted({r.get('seed') for r in rs if r.get('seed') is not None})}; sampled, fixed "
+                       f"and witness cases, each side computed by the reading's method (table below); source {lr.path}")
             doc.table(["reading", "status", "cases", "method"],
                       [[str(r["reading"]), str(r.get("status")), str(r.get("cases", "-")), str(r.get("method", "-"))]
                        for r in rs])
