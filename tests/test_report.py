@@ -16,12 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.collections import PathCollection
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lipbound import cli
 from lipbound.errors import LipboundError
 from lipbound.report import (
+    BAND_LABEL,
     CASE_STYLES,
     PAPER_MODALITIES,
     PAPER_TABLES,
@@ -374,19 +376,63 @@ def _mean_curve(records, **eq):
     return np.array([np.mean([r["value"] for r in sel if r["epoch"] == e]) for e in epochs])
 
 
+def _means(ax) -> list:
+    return [ln for ln in ax.lines if ln.get_gid() != "trial"]
+
+
 def test_lipschitz_curves_figure(results):
+    """One panel per (submodule, fusion); in each, a thin line per trial, the mean over the
+    main-lambda trials (ablation runs excluded) and a band from the lowest to the highest trial;
+    the y axis as wide as the row's data; the title says how the values were obtained."""
     recs = _records_of(results)
     fig = lipschitz_curves_figure(recs, "toy2", "certified-upper")
-    assert [ax.get_title() for ax in fig.axes] == [f"{s}\n(spectral-product)" for s in sorted(SUBMODULES)]
+    assert len(fig.axes) == len(SUBMODULES) * len(FUSIONS)
+    assert [ax.get_title() for ax in fig.axes] == [f"{f}: {s}" for s in sorted(SUBMODULES) for f in FUSIONS]
+    title = fig.texts[0].get_text()
+    assert "certified upper bounds, spectral-product" in title and "3 trials (0-2)" in title
     for ax in fig.axes:
-        assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"
-        assert [ln.get_label() for ln in ax.lines] == list(FUSIONS)
-        assert len(ax.collections) == len(FUSIONS)  # one +-std band per fusion (3 trials)
-        for ln in ax.lines:  # the curve is the mean over the main-lambda trials (ablation runs excluded)
-            want = _mean_curve(recs, dataset="toy2", fusion=ln.get_label(), submodule=ax.get_title().split("\n")[0], lam=1e-3,
-                               metric="lipschitz", kind="certified-upper")
-            np.testing.assert_allclose(ln.get_ydata(), want)
+        f, sub = ax.get_title().split(": ")
+        sel = [r for r in recs if r["dataset"] == "toy2" and r["fusion"] == f and r["submodule"] == sub and r["lam"] == 1e-3
+               and r["metric"] == "lipschitz" and r["kind"] == "certified-upper"]
+        (mean,) = _means(ax)
+        np.testing.assert_allclose(mean.get_ydata(), _mean_curve(sel))
+        assert len([ln for ln in ax.lines if ln.get_gid() == "trial"]) == 3
+        (band,) = ax.collections
+        ys = band.get_paths()[0].vertices[:, 1]
+        by_epoch = [[r["value"] for r in sel if r["epoch"] == e] for e in range(4)]
+        np.testing.assert_allclose([ys.min(), ys.max()], [min(map(min, by_epoch)), max(map(max, by_epoch))])
+        row = [r["value"] for r in recs if r["dataset"] == "toy2" and r["submodule"] == sub and r["lam"] == 1e-3
+               and r["metric"] == "lipschitz" and r["kind"] == "certified-upper"]
+        lo, hi = ax.get_ylim()  # the row's data range, a factor 1.15 (log) or 5% (linear) beyond it
+        if ax.get_yscale() == "log":
+            assert min(row) / 1.16 <= lo <= min(row) and max(row) <= hi <= max(row) * 1.16
+        else:
+            pad = 0.051 * (max(row) - min(row))
+            assert min(row) - pad <= lo <= min(row) and max(row) <= hi <= max(row) + pad
+    assert BAND_LABEL in [t.get_text() for t in fig.legends[0].get_texts()]
     assert lipschitz_curves_figure(recs, "toy2", "lower") is None  # no lower bounds recorded
+
+
+def test_curves_of_ragged_and_single_epoch_records():
+    """Trials that stop at different epochs: the mean is drawn only where every trial has a value;
+    a submodule recorded at one epoch only is named in a note and gets no panel."""
+    recs = []
+    for t, last in enumerate((5, 3)):
+        for e in range(last + 1):
+            recs.append({"run_id": f"d__sum__lamdef__t{t}", "dataset": "d", "fusion": "sum", "trial": t, "lam": 0.0,
+                         "epoch": e, "submodule": "model", "metric": "lipschitz", "value": 1.0 + e + t,
+                         "kind": "lower", "method": "power-iteration"})
+        recs.append({"run_id": f"d__sum__lamdef__t{t}", "dataset": "d", "fusion": "sum", "trial": t, "lam": 0.0,
+                     "epoch": last, "submodule": "fusion", "metric": "lipschitz", "value": 2.0, "kind": "lower",
+                     "method": "power-iteration"})
+    fig = lipschitz_curves_figure(recs, "d", "lower")
+    (ax,) = fig.axes
+    (mean,) = _means(ax)
+    np.testing.assert_array_equal(mean.get_xdata(), [0, 1, 2, 3])
+    np.testing.assert_allclose(mean.get_ydata(), [1.5, 2.5, 3.5, 4.5])
+    assert [len(ln.get_xdata()) for ln in ax.lines if ln.get_gid() == "trial"] == [6, 4]
+    assert any("Recorded at one epoch only, not drawn (see the tables): fusion." in t.get_text() for t in fig.texts)
+    assert ax.get_yscale() == "linear" and ax.get_ylim()[0] >= 1.0 - 0.05 * 5 and ax.get_ylim()[1] <= 6.0 + 0.05 * 5
 
 
 def test_main_lambda_of_the_curves():
@@ -405,11 +451,18 @@ def test_main_lambda_of_the_curves():
 def test_loss_curves_and_boxplots(results):
     recs = _records_of(results)
     fig = loss_curves_figure(recs, "toy3")
-    assert [ax.get_title() for ax in fig.axes] == ["modality:m0", "modality:m1", "modality:m2", "combined (model)"]
+    panels = ["modality:m0", "modality:m1", "modality:m2", "combined (model)"]
+    assert [ax.get_title() for ax in fig.axes] == [f"{f}: {p}" for p in panels for f in FUSIONS]
+    assert "3 trials (0-2)" in fig.texts[0].get_text() and "loss: mse" in fig.texts[0].get_text()
     for ax in fig.axes:
-        assert len(ax.lines) == 2 * len(FUSIONS)
-        assert [ln.get_linestyle() for ln in ax.lines[:2]] == ["-", "--"]  # train solid, test dashed
-        assert all(len(ln.get_xdata()) == 4 for ln in ax.lines)
+        f, panel = ax.get_title().split(": ")
+        sub = "model" if panel == "combined (model)" else panel
+        train, test = _means(ax)
+        assert (train.get_linestyle(), test.get_linestyle()) == ("-", "--")  # train solid, test dashed
+        for ln, metric in ((train, "train_loss"), (test, "test_loss")):
+            np.testing.assert_allclose(ln.get_ydata(), _mean_curve(recs, dataset="toy3", fusion=f, submodule=sub,
+                                                                   metric=metric))
+        assert len([ln for ln in ax.lines if ln.get_gid() == "trial"]) == 2 * 3
     box = final_loss_boxplots_figure(recs, "toy3")
     assert len(box.axes) == 2 * 4
     ax = box.axes[0]
@@ -464,10 +517,26 @@ def test_detection_figures(results):
 
 
 def test_mvae_figure(results):
+    """One panel per measure; every seed's value is a dot and the mean over seeds a tick, per
+    (schedule, modality); the y axis spans the data; the title names the seeds."""
     doc = load_results([results["mvae"]]).mvae[0]
     fig = mvae_measures_figure(doc)
     assert [ax.get_title() for ax in fig.axes] == ["loss-of-precision", "single-modality-error"]
-    assert len(fig.axes[0].patches) == 2 * 2  # 2 schedules x 2 modalities
+    assert "seeds 0, 1" in fig.texts[0].get_text()
+    for ax in fig.axes:
+        sel = [r for r in doc.rows if r["measure"] == ax.get_title()]
+        dots = {c.get_label(): np.sort(c.get_offsets()[:, 1]) for c in ax.collections if isinstance(c, PathCollection)}
+        assert set(dots) == {"beta0", "beta1"}
+        for s, got in dots.items():
+            np.testing.assert_allclose(got, np.sort([r["value"] for r in sel if r["schedule"] == s]))
+        means = {c.get_label()[1:-5]: np.asarray(c.lines[0].get_ydata(), dtype=float) for c in ax.containers}
+        assert set(means) == {"beta0", "beta1"}
+        for s, got in means.items():  # the ticks: the mean over seeds per modality (joints, vision)
+            want = [np.mean([r["value"] for r in sel if r["schedule"] == s and r["modality"] == m]) for m in ("joints", "vision")]
+            np.testing.assert_allclose(got, want)
+        v = [r["value"] for r in sel]
+        lo, hi = ax.get_ylim()
+        assert min(v) - 0.081 * (max(v) - min(v)) <= lo <= min(v) and max(v) <= hi <= max(v) + 0.081 * (max(v) - min(v))
     assert mvae_measures_figure(MvaeDoc("x", [], [])) is None
     assert len(bracket_figure(BracketDoc("x", "empty", [], [])).axes[0].collections) == 0
 

@@ -17,7 +17,7 @@ from typing import Any
 # names -> the private module defining them; imported on first use, so that ``lipbound --help``
 # (which imports lipbound.report._cli) does not pay for matplotlib
 _WHERE = {
-    **dict.fromkeys(("CASE_STYLES", "RATIO_ONE_LABEL", "bound_vs_measured_figure", "case_category",
+    **dict.fromkeys(("BAND_LABEL", "CASE_STYLES", "KIND_WORDS", "RATIO_ONE_LABEL", "bound_vs_measured_figure", "case_category",
                      "case_ratio", "bracket_figure", "confusion_figure",
                      "detection_histograms_figure", "final_loss_boxplots_figure", "lambda_ablation_figure",
                      "lipschitz_curves_figure", "loss_curves_figure", "mvae_measures_figure",
@@ -42,7 +42,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BAND_LABEL",
     "CASE_STYLES",
+    "KIND_WORDS",
     "RATIO_ONE_LABEL",
     "PAPER_MODALITIES",
     "PAPER_TABLES",

@@ -26,8 +26,7 @@ from ._outdir import FIGURE_DIR, ReportDir
 from ._paper import PAPER_MODALITIES, PAPER_TABLE_SOURCE, PAPER_TABLES
 
 #: how each kind of Lipschitz number was obtained, in words
-KIND_WORDS = {"certified-upper": "certified upper bounds", "lower": "sampled lower bounds (attained by evaluations)",
-              "heuristic": "heuristic estimates (the paper's estimator, Section 4.6)"}
+KIND_WORDS = F.KIND_WORDS
 
 
 @dataclass(frozen=True)
@@ -476,10 +475,13 @@ def _reproduce(doc: Doc, res: Results) -> None:
                      if any(r["dataset"] == ds and r["metric"] == "lipschitz" and r.get("kind") == k for r in rd.records)]
             for kind in kinds:
                 doc.figure(f"{ds}-lipschitz-{kind}", F.lipschitz_curves_figure(rd.records, ds, kind),
-                           f"{ds}: Lipschitz constant per submodule over training, {KIND_WORDS[kind]} (method in each "
-                           "panel's title); mean and +-1 std over trials")
+                           f"{ds}: Lipschitz constant over training, {KIND_WORDS[kind]} (method beside each row); one "
+                           f"panel per (submodule, fusion); mean over trials with the band from the lowest to the highest "
+                           f"trial; seeds {rd.meta.get('seeds', '-')}")
             doc.figure(f"{ds}-loss-curves", F.loss_curves_figure(rd.records, ds),
-                       f"{ds}: train (solid) and test (dashed) loss per modality; mean and +-1 std over trials")
+                       f"{ds}: train (solid) and test (dashed) loss per modality over training, one panel per "
+                       f"(modality, fusion); mean over trials with the band from the lowest to the highest trial; seeds "
+                       f"{rd.meta.get('seeds', '-')}")
             doc.figure(f"{ds}-final-losses", F.final_loss_boxplots_figure(rd.records, ds),
                        f"{ds}: final train and test losses over trials")
             doc.figure(f"{ds}-lambda-ablation", F.lambda_ablation_figure(rd.records, ds),
