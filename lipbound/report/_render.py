@@ -483,9 +483,11 @@ def _reproduce(doc: Doc, res: Results) -> None:
                        f"(modality, fusion); mean over trials with the band from the lowest to the highest trial; seeds "
                        f"{rd.meta.get('seeds', '-')}")
             doc.figure(f"{ds}-final-losses", F.final_loss_boxplots_figure(rd.records, ds),
-                       f"{ds}: final train and test losses over trials")
+                       f"{ds}: final train and test losses (MSE as recorded by training), one box per fusion over the "
+                       f"trials at the default lambda; seeds {rd.meta.get('seeds', '-')}")
             doc.figure(f"{ds}-lambda-ablation", F.lambda_ablation_figure(rd.records, ds),
-                       f"{ds}: lambda ablation (Section 5.9): final Lipschitz constant and parameter norm vs lambda")
+                       f"{ds}: lambda ablation (Section 5.9): final Lipschitz constant (kind and method in the legend) and "
+                       f"parameter norm vs lambda, mean +-1 std over trials; seeds {rd.meta.get('seeds', '-')}")
             prefix = f"{ds}__"
             for name in sorted(k for k in rd.reconstructions if k.startswith(prefix) and k.endswith("__input")):
                 out_name = name[: -len("__input")] + "__output"
@@ -507,9 +509,11 @@ def _reproduce(doc: Doc, res: Results) -> None:
                           caption=f"{ds}: failure detection (Section 5.7; kernel PCA, Mahalanobis distance, threshold "
                                   "at the 95th percentile of clean data), mean ± std over trials")
                 doc.figure(f"{ds}-detection-hist", F.detection_histograms_figure(rd.detection, ds),
-                           f"{ds}: Mahalanobis distances of clean and faulty samples with thresholds")
+                           f"{ds}: Mahalanobis distances (kernel-PCA space) of clean and faulty test samples, pooled over "
+                           f"trials, with each trial's threshold (95th percentile of clean); seeds {rd.meta.get('seeds', '-')}")
                 doc.figure(f"{ds}-confusion", F.confusion_figure(rd.detection, ds),
-                           f"{ds}: confusion matrices summed over trials")
+                           f"{ds}: confusion matrices of the failure detector, summed over trials; seeds "
+                           f"{rd.meta.get('seeds', '-')}")
 
 
 def _mvae(doc: Doc, res: Results) -> None:
