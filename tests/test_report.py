@@ -745,9 +745,10 @@ class _Chromium:
                     return self.events.pop(k)
             self.events.append(self._read())
 
-    def load(self, page: Path) -> dict:
+    def load(self, page: Path, *, expression: str | None = None, full_page: bool = True) -> dict:
         """Open ``page``; return the problems seen (script errors, failed or external requests,
-        broken images), the console errors and a full-page PNG screenshot."""
+        broken images), the console errors, a PNG screenshot (the full page, or the first screen,
+        1280 x 900, when not ``full_page``) and, with ``expression``, its value in the page (``value``)."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         s = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -760,16 +761,20 @@ class _Chromium:
                            ".map(i => i.getAttribute('src'))"}, session=s)["result"]["value"]
         n_images = self.send("Runtime.evaluate", {"expression": "document.images.length", "returnByValue": True},
                              session=s)["result"]["value"]
-        shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
+        value = None if expression is None else self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=s)["result"].get("value")
+        shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": full_page}, session=s)
         ev = [e for e in self.events if e.get("sessionId") == s]
+        sent = {e["params"]["requestId"]: e["params"]["request"]["url"] for e in ev if e["method"] == "Network.requestWillBeSent"}
         self.send("Target.closeTarget", {"targetId": target})
         return {
             "exceptions": [e["params"]["exceptionDetails"].get("text") for e in ev if e["method"] == "Runtime.exceptionThrown"],
             "console_errors": [e["params"] for e in ev if (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
                                or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")],
             "failed_requests": [e["params"].get("errorText") for e in ev if e["method"] == "Network.loadingFailed"],
+            "failed_urls": [sent.get(e["params"]["requestId"]) for e in ev if e["method"] == "Network.loadingFailed"],
             "urls": [e["params"]["request"]["url"] for e in ev if e["method"] == "Network.requestWillBeSent"],
-            "broken_images": broken, "images": n_images, "png": base64.b64decode(shot["data"]),
+            "broken_images": broken, "images": n_images, "png": base64.b64decode(shot["data"]), "value": value,
         }
 
     def close(self) -> None:
