@@ -404,6 +404,7 @@ def test_lipschitz_curves_figure(results):
         row = [r["value"] for r in recs if r["dataset"] == "toy2" and r["submodule"] == sub and r["lam"] == 1e-3
                and r["metric"] == "lipschitz" and r["kind"] == "certified-upper"]
         lo, hi = ax.get_ylim()  # the row's data range, a factor 1.15 (log) or 5% (linear) beyond it
+        assert ax.get_yscale() == ("log" if max(row) / min(row) > 10 else "linear")  # log over more than a decade
         if ax.get_yscale() == "log":
             assert min(row) / 1.16 <= lo <= min(row) and max(row) <= hi <= max(row) * 1.16
         else:
