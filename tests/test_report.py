@@ -16,15 +16,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.collections import PathCollection
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lipbound import cli
 from lipbound.errors import LipboundError
 from lipbound.report import (
-    IDENTITY_LABEL,
+    BAND_LABEL,
+    CASE_STYLES,
     PAPER_MODALITIES,
     PAPER_TABLES,
+    RATIO_ONE_LABEL,
     ReportInputError,
     bound_vs_measured_figure,
     bracket_figure,
@@ -190,6 +193,25 @@ def test_load_detects_each_kind_by_content(results):
     assert len(load_results([results["dir"].parent]).reproduce) == 1
 
 
+def test_load_reads_compact_results(tmp_path, results):
+    """The compact form of a results directory (records.jsonl.gz, detection.jsonl.gz: the committed
+    results of the medium preset) is read like the plain one, line for line."""
+    import gzip
+
+    d = tmp_path / "compact"
+    d.mkdir()
+    shutil.copy(results["dir"] / "meta.json", d / "meta.json")
+    for name in ("records.jsonl", "detection.jsonl"):
+        (d / f"{name}.gz").write_bytes(gzip.compress((results["dir"] / name).read_bytes()))
+    plain, compact = load_results([results["dir"]]).reproduce[0], load_results([d]).reproduce[0]
+    assert compact.records == plain.records and compact.detection == plain.detection and compact.notes == []
+    from lipbound.claims.empirical._source import COMMITTED_RESULTS
+
+    rd = load_results([COMMITTED_RESULTS]).reproduce[0]
+    with gzip.open(COMMITTED_RESULTS / "records.jsonl.gz", "rt") as fh:
+        assert len(rd.records) == sum(1 for line in fh if line.strip()) > 1000
+
+
 def test_load_bad_input(tmp_path, results):
     with pytest.raises(ReportInputError, match="no such file"):
         load_results([tmp_path / "missing.json"])
@@ -223,42 +245,107 @@ def test_cli_report_bad_input_exit_code(tmp_path, capsys):
 # ----------------------------------------------------------------------------- figures by content
 
 
-@given(n=st.integers(1, 20), bad=st.integers(0, 5), seed=st.integers(0, 2**16))
-def test_bound_vs_measured_scatter(n, bad, seed):
+def _panel_points(ax) -> dict[str, np.ndarray]:
+    """The plotted (case number, ratio) points of one ledger panel, by case category."""
+    return {c.get_label(): np.asarray(c.get_offsets()) for c in ax.collections}
+
+
+def _legend_texts(fig) -> list[str]:
+    return [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+
+
+@given(n=st.integers(1, 20), bad=st.integers(0, 5), expected=st.sampled_from([True, False, None]),
+       seed=st.integers(0, 2**16))
+def test_ledger_figure_one_panel_per_reading(n, bad, expected, seed):
+    """One panel per reading with finite cases; y = measured / bound recomputed here; failing cases
+    drawn by what the ledger expects (orange diamond expected, red cross UNEXPECTED, purple open)."""
     rng = np.random.default_rng(seed)
     bad = min(bad, n)
     b = rng.uniform(0.1, 10, n)
-    m = np.where(np.arange(n) < bad, b * 2, b * 0.5)
-    rows = [{"reading": "r1", "cases_data": [{"measured": float(mi), "bound": float(bi), "ok": bool(mi <= bi)}
-                                             for mi, bi in zip(m, b, strict=True)]},
-            {"reading": "r2", "cases_data": [{"measured": 1.0, "bound": "inf", "ok": True}]}]  # non-finite: left out
+    m = np.where(np.arange(n) < bad, b * rng.uniform(1.01, 3, n), b * rng.uniform(0.2, 1, n))
+    status = "refuted" if bad else "holds"
+    rows = [{"reading": "r1", "status": status, "expected": expected, "seed": 7,
+             "cases_data": [{"measured": float(mi), "bound": float(bi), "ok": bool(mi <= bi)} for mi, bi in zip(m, b, strict=True)]},
+            {"reading": "r2", "status": "holds", "expected": True, "seed": 7,
+             "cases_data": [{"measured": 0.5, "bound": 1.0, "ok": True}, {"measured": "nan", "bound": 1.0, "ok": True}]},
+            {"reading": "r3", "status": "holds", "expected": True, "cases_data": []}]  # no case: no panel
     fig = bound_vs_measured_figure("c", rows)
+    assert len(fig.axes) == 2 and [ax.get_title().split("\n")[0] for ax in fig.axes] == ["r1", "r2"]
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "bound (theoretical side)" and ax.get_ylabel() == "measured"
-    # one series for r1 (r2 has no finite case), plus the violations when there are any
-    assert len(ax.collections) == 1 + (bad > 0)
-    np.testing.assert_allclose(ax.collections[0].get_offsets(), np.column_stack([b, m]))
+    pts = _panel_points(ax)
+    fail_cat = {True: "unexpected", False: "expected", None: "open"}[expected]
+    assert set(pts) == {"holds"} | ({fail_cat} if bad else set()) or (bad == n and set(pts) == {fail_cat})
+    got = np.concatenate(list(pts.values()))
+    got = got[np.argsort(got[:, 0])]
+    np.testing.assert_array_equal(got[:, 0], np.arange(1, n + 1))  # x = the case number
+    np.testing.assert_allclose(got[:, 1], m / b)  # y = measured / bound
     if bad:
-        assert len(ax.collections[1].get_offsets()) == bad
-    ident = [ln for ln in ax.lines if ln.get_label() == IDENTITY_LABEL]
-    assert len(ident) == 1
-    xs, ys = ident[0].get_data()
-    np.testing.assert_array_equal(xs, ys)  # it is the y = x line ...
-    assert xs[0] <= min(b.min(), m.min()) and xs[-1] >= max(b.max(), m.max())  # ... spanning the data
-    assert "1 non-finite left out" in ax.get_title()
+        np.testing.assert_array_equal(np.sort(pts[fail_cat][:, 0]), np.arange(1, bad + 1))
+        assert CASE_STYLES[fail_cat]["legend"] + f" ({bad})" in _legend_texts(fig)
+    # ratio = 1 is in range (every ratio here lies within a factor of ten of it) and marked
+    assert [ln.get_ydata()[0] for ln in ax.lines if ln.get_label() == RATIO_ONE_LABEL] == [1.0]
+    lo, hi = ax.get_ylim()
+    q = m / b
+    assert lo <= min(q.min(), 1.0) and hi >= max(q.max(), 1.0)
+    assert ax.get_yscale() == "linear" and hi - lo <= 1.2 * (max(q.max(), 1.0) - min(q.min(), 1.0)) + 0.2
+    unexpected = expected is True and bad > 0
+    assert ("(UNEXPECTED)" in ax.get_title()) == unexpected
+    assert (ax.spines["left"].get_edgecolor()[:3] == (1.0, 0.0, 0.0)) == unexpected  # a red frame
+    assert "seed 7" in fig.texts[0].get_text() and "1 case with an undefined ratio (NaN) left out" in fig.texts[0].get_text()
 
 
-def test_bound_vs_measured_many_decades_and_zeros():
-    """Exact identities report measured 0 against a tolerance as small as the smallest double: the
-    axes become symmetric-log and drawing them must not overflow (seen on lemma-3.1's rows)."""
+def test_ledger_figure_tells_expected_from_unexpected_refutations():
+    """Two refuted readings, one the ledger expects to fail and one it expects to hold: their failing
+    cases differ in colour and marker, and the legend names both."""
+    rows = [{"reading": r, "status": "refuted", "expected": e, "cases_data": [
+        {"measured": 2.0, "bound": 1.0, "ok": False}, {"measured": 0.5, "bound": 1.0, "ok": True}]}
+        for r, e in (("paper-bound", False), ("our-bound", True))]
+    fig = bound_vs_measured_figure("c", rows)
+    exp, unexp = (next(c for c in ax.collections if c.get_label() != "holds") for ax in fig.axes)
+    assert (exp.get_label(), unexp.get_label()) == ("expected", "unexpected")
+    assert not np.allclose(exp.get_facecolor()[0], unexp.get_facecolor()[0])
+    assert exp.get_paths()[0].vertices.shape != unexp.get_paths()[0].vertices.shape or \
+        not np.allclose(exp.get_paths()[0].vertices, unexp.get_paths()[0].vertices)  # another marker
+    texts = _legend_texts(fig)
+    assert "case fails, as the ledger expects (reading expected to fail) (1)" in texts
+    assert "case fails, UNEXPECTED (reading expected to hold) (1)" in texts
+    assert "UNEXPECTED" not in fig.axes[0].get_title() and "UNEXPECTED" in fig.axes[1].get_title()
+
+
+def test_ledger_figure_axes_as_wide_as_the_data():
+    """Ratios over many decades get a log axis spanning the data (a factor 1.3 beyond it), not a
+    symmetric-log axis over empty decades; ratio = 1 far from the data is not drawn, a note says
+    where it lies; zeros on a log panel and infinite ratios sit on the edges; drawing does not warn."""
     import io
     import warnings
 
-    rows = [{"reading": "r", "cases_data": [{"measured": 0.0, "bound": 2.2250738585072014e-308, "ok": True},
-                                            {"measured": 0.0, "bound": 1e-9, "ok": True},
-                                            {"measured": 5.0, "bound": 1e6, "ok": True}]}]
+    rows = [
+        {"reading": "wide", "status": "holds", "expected": True,  # 1e-3 .. 1e-7, plus a zero
+         "cases_data": [{"measured": v, "bound": 1.0, "ok": True} for v in (1e-3, 1e-5, 1e-7, 0.0)]},
+        {"reading": "identity", "status": "proved", "expected": True,  # discrepancy 0 against the smallest double
+         "cases_data": [{"measured": 0.0, "bound": 2.2250738585072014e-308, "ok": True},
+                        {"measured": 5e-9, "bound": 1e-3, "ok": True}]},
+        {"reading": "huge", "status": "refuted", "expected": False,  # 4.8e8 .. 3.5e9 and an infinite ratio
+         "cases_data": [{"measured": v, "bound": 1.0, "ok": False} for v in (4.8e8, 3.5e9)]
+         + [{"measured": 1.0, "bound": 0.0, "ok": False}]},
+    ]
     fig = bound_vs_measured_figure("c", rows)
-    assert fig.axes[0].get_xscale() == "symlog"
+    wide, ident, huge = fig.axes
+    assert all(ax.get_yscale() in ("log", "linear") for ax in fig.axes)
+    assert wide.get_yscale() == "log"
+    lo, hi = wide.get_ylim()
+    assert 1e-7 / 1.31 <= lo <= 1e-7 and 1e-3 <= hi <= 1e-3 * 1.31  # four decades, not down to 1e-308
+    assert not [ln for ln in wide.lines if ln.get_label() == RATIO_ONE_LABEL]
+    assert any("ratio = 1 lies above this panel" in t.get_text() for t in wide.texts)
+    edge = _panel_points(wide)["holds (on the edge)"]
+    np.testing.assert_allclose(edge[:, 1], [lo])  # the zero on the lower edge
+    # the identity: ratios 0 and 5e-6, linear, from 0 to just above 5e-6
+    assert ident.get_yscale() == "linear" and ident.get_ylim()[1] <= 5e-6 * 1.1 and ident.get_ylim()[0] >= -5e-6 * 0.1
+    # the huge ratios: within their own range; the infinite ratio on the upper edge
+    lo, hi = huge.get_ylim()
+    assert 4.8e8 * 0.5 <= lo <= 4.8e8 and 3.5e9 <= hi <= 3.5e9 * 1.5
+    np.testing.assert_allclose(_panel_points(huge)["expected (on the edge)"][:, 1], [hi])
+    assert any("ratio = 1 lies below this panel" in t.get_text() for t in huge.texts)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fig.savefig(io.BytesIO(), format="png", dpi=20)
@@ -289,19 +376,64 @@ def _mean_curve(records, **eq):
     return np.array([np.mean([r["value"] for r in sel if r["epoch"] == e]) for e in epochs])
 
 
+def _means(ax) -> list:
+    return [ln for ln in ax.lines if ln.get_gid() != "trial"]
+
+
 def test_lipschitz_curves_figure(results):
+    """One panel per (submodule, fusion); in each, a thin line per trial, the mean over the
+    main-lambda trials (ablation runs excluded) and a band from the lowest to the highest trial;
+    the y axis as wide as the row's data; the title says how the values were obtained."""
     recs = _records_of(results)
     fig = lipschitz_curves_figure(recs, "toy2", "certified-upper")
-    assert [ax.get_title() for ax in fig.axes] == [f"{s}\n(spectral-product)" for s in sorted(SUBMODULES)]
+    assert len(fig.axes) == len(SUBMODULES) * len(FUSIONS)
+    assert [ax.get_title() for ax in fig.axes] == [f"{f}: {s}" for s in sorted(SUBMODULES) for f in FUSIONS]
+    title = fig.texts[0].get_text()
+    assert "certified upper bounds, spectral-product" in title and "3 trials (0-2)" in title
     for ax in fig.axes:
-        assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"
-        assert [ln.get_label() for ln in ax.lines] == list(FUSIONS)
-        assert len(ax.collections) == len(FUSIONS)  # one +-std band per fusion (3 trials)
-        for ln in ax.lines:  # the curve is the mean over the main-lambda trials (ablation runs excluded)
-            want = _mean_curve(recs, dataset="toy2", fusion=ln.get_label(), submodule=ax.get_title().split("\n")[0], lam=1e-3,
-                               metric="lipschitz", kind="certified-upper")
-            np.testing.assert_allclose(ln.get_ydata(), want)
+        f, sub = ax.get_title().split(": ")
+        sel = [r for r in recs if r["dataset"] == "toy2" and r["fusion"] == f and r["submodule"] == sub and r["lam"] == 1e-3
+               and r["metric"] == "lipschitz" and r["kind"] == "certified-upper"]
+        (mean,) = _means(ax)
+        np.testing.assert_allclose(mean.get_ydata(), _mean_curve(sel))
+        assert len([ln for ln in ax.lines if ln.get_gid() == "trial"]) == 3
+        (band,) = ax.collections
+        ys = band.get_paths()[0].vertices[:, 1]
+        by_epoch = [[r["value"] for r in sel if r["epoch"] == e] for e in range(4)]
+        np.testing.assert_allclose([ys.min(), ys.max()], [min(map(min, by_epoch)), max(map(max, by_epoch))])
+        row = [r["value"] for r in recs if r["dataset"] == "toy2" and r["submodule"] == sub and r["lam"] == 1e-3
+               and r["metric"] == "lipschitz" and r["kind"] == "certified-upper"]
+        lo, hi = ax.get_ylim()  # the row's data range, a factor 1.15 (log) or 5% (linear) beyond it
+        assert ax.get_yscale() == ("log" if max(row) / min(row) > 10 else "linear")  # log over more than a decade
+        if ax.get_yscale() == "log":
+            assert min(row) / 1.16 <= lo <= min(row) and max(row) <= hi <= max(row) * 1.16
+        else:
+            pad = 0.051 * (max(row) - min(row))
+            assert min(row) - pad <= lo <= min(row) and max(row) <= hi <= max(row) + pad
+    assert BAND_LABEL in [t.get_text() for t in fig.legends[0].get_texts()]
     assert lipschitz_curves_figure(recs, "toy2", "lower") is None  # no lower bounds recorded
+
+
+def test_curves_of_ragged_and_single_epoch_records():
+    """Trials that stop at different epochs: the mean is drawn only where every trial has a value;
+    a submodule recorded at one epoch only is named in a note and gets no panel."""
+    recs = []
+    for t, last in enumerate((5, 3)):
+        for e in range(last + 1):
+            recs.append({"run_id": f"d__sum__lamdef__t{t}", "dataset": "d", "fusion": "sum", "trial": t, "lam": 0.0,
+                         "epoch": e, "submodule": "model", "metric": "lipschitz", "value": 1.0 + e + t,
+                         "kind": "lower", "method": "power-iteration"})
+        recs.append({"run_id": f"d__sum__lamdef__t{t}", "dataset": "d", "fusion": "sum", "trial": t, "lam": 0.0,
+                     "epoch": last, "submodule": "fusion", "metric": "lipschitz", "value": 2.0, "kind": "lower",
+                     "method": "power-iteration"})
+    fig = lipschitz_curves_figure(recs, "d", "lower")
+    (ax,) = fig.axes
+    (mean,) = _means(ax)
+    np.testing.assert_array_equal(mean.get_xdata(), [0, 1, 2, 3])
+    np.testing.assert_allclose(mean.get_ydata(), [1.5, 2.5, 3.5, 4.5])
+    assert [len(ln.get_xdata()) for ln in ax.lines if ln.get_gid() == "trial"] == [6, 4]
+    assert any("Recorded at one epoch only, not drawn (see the tables): fusion." in t.get_text() for t in fig.texts)
+    assert ax.get_yscale() == "linear" and ax.get_ylim()[0] >= 1.0 - 0.05 * 5 and ax.get_ylim()[1] <= 6.0 + 0.05 * 5
 
 
 def test_main_lambda_of_the_curves():
@@ -320,11 +452,18 @@ def test_main_lambda_of_the_curves():
 def test_loss_curves_and_boxplots(results):
     recs = _records_of(results)
     fig = loss_curves_figure(recs, "toy3")
-    assert [ax.get_title() for ax in fig.axes] == ["modality:m0", "modality:m1", "modality:m2", "combined (model)"]
+    panels = ["modality:m0", "modality:m1", "modality:m2", "combined (model)"]
+    assert [ax.get_title() for ax in fig.axes] == [f"{f}: {p}" for p in panels for f in FUSIONS]
+    assert "3 trials (0-2)" in fig.texts[0].get_text() and "loss: mse" in fig.texts[0].get_text()
     for ax in fig.axes:
-        assert len(ax.lines) == 2 * len(FUSIONS)
-        assert [ln.get_linestyle() for ln in ax.lines[:2]] == ["-", "--"]  # train solid, test dashed
-        assert all(len(ln.get_xdata()) == 4 for ln in ax.lines)
+        f, panel = ax.get_title().split(": ")
+        sub = "model" if panel == "combined (model)" else panel
+        train, test = _means(ax)
+        assert (train.get_linestyle(), test.get_linestyle()) == ("-", "--")  # train solid, test dashed
+        for ln, metric in ((train, "train_loss"), (test, "test_loss")):
+            np.testing.assert_allclose(ln.get_ydata(), _mean_curve(recs, dataset="toy3", fusion=f, submodule=sub,
+                                                                   metric=metric))
+        assert len([ln for ln in ax.lines if ln.get_gid() == "trial"]) == 2 * 3
     box = final_loss_boxplots_figure(recs, "toy3")
     assert len(box.axes) == 2 * 4
     ax = box.axes[0]
@@ -379,10 +518,26 @@ def test_detection_figures(results):
 
 
 def test_mvae_figure(results):
+    """One panel per measure; every seed's value is a dot and the mean over seeds a tick, per
+    (schedule, modality); the y axis spans the data; the title names the seeds."""
     doc = load_results([results["mvae"]]).mvae[0]
     fig = mvae_measures_figure(doc)
     assert [ax.get_title() for ax in fig.axes] == ["loss-of-precision", "single-modality-error"]
-    assert len(fig.axes[0].patches) == 2 * 2  # 2 schedules x 2 modalities
+    assert "seeds 0, 1" in fig.texts[0].get_text()
+    for ax in fig.axes:
+        sel = [r for r in doc.rows if r["measure"] == ax.get_title()]
+        dots = {c.get_label(): np.sort(c.get_offsets()[:, 1]) for c in ax.collections if isinstance(c, PathCollection)}
+        assert set(dots) == {"beta0", "beta1"}
+        for s, got in dots.items():
+            np.testing.assert_allclose(got, np.sort([r["value"] for r in sel if r["schedule"] == s]))
+        means = {c.get_label()[1:-5]: np.asarray(c.lines[0].get_ydata(), dtype=float) for c in ax.containers}
+        assert set(means) == {"beta0", "beta1"}
+        for s, got in means.items():  # the ticks: the mean over seeds per modality (joints, vision)
+            want = [np.mean([r["value"] for r in sel if r["schedule"] == s and r["modality"] == m]) for m in ("joints", "vision")]
+            np.testing.assert_allclose(got, want)
+        v = [r["value"] for r in sel]
+        lo, hi = ax.get_ylim()
+        assert min(v) - 0.081 * (max(v) - min(v)) <= lo <= min(v) and max(v) <= hi <= max(v) + 0.081 * (max(v) - min(v))
     assert mvae_measures_figure(MvaeDoc("x", [], [])) is None
     assert len(bracket_figure(BracketDoc("x", "empty", [], [])).axes[0].collections) == 0
 
@@ -524,7 +679,7 @@ def test_skipped_rows_are_shown_with_their_reason(tmp_path):
     assert "| proof-bounds | skipped | 0 | m |" in md  # the table under thm-3.3's scatter
     assert "skipped (not checked: data absent)" in (out / "index.html").read_text()
     fig = bound_vs_measured_figure("thm-3.3", [r for r in rows if r["claim"] == "thm-3.3"])
-    assert "(1 reading skipped: not checked, data absent)" in fig.axes[0].get_title()
+    assert "1 reading skipped: not checked, data absent" in fig.texts[0].get_text()
 
 
 # ----------------------------------------------------------------------------- headless Chromium
@@ -591,9 +746,10 @@ class _Chromium:
                     return self.events.pop(k)
             self.events.append(self._read())
 
-    def load(self, page: Path) -> dict:
+    def load(self, page: Path, *, expression: str | None = None, full_page: bool = True) -> dict:
         """Open ``page``; return the problems seen (script errors, failed or external requests,
-        broken images), the console errors and a full-page PNG screenshot."""
+        broken images), the console errors, a PNG screenshot (the full page, or the first screen,
+        1280 x 900, when not ``full_page``) and, with ``expression``, its value in the page (``value``)."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         s = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -606,16 +762,20 @@ class _Chromium:
                            ".map(i => i.getAttribute('src'))"}, session=s)["result"]["value"]
         n_images = self.send("Runtime.evaluate", {"expression": "document.images.length", "returnByValue": True},
                              session=s)["result"]["value"]
-        shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
+        value = None if expression is None else self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=s)["result"].get("value")
+        shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": full_page}, session=s)
         ev = [e for e in self.events if e.get("sessionId") == s]
+        sent = {e["params"]["requestId"]: e["params"]["request"]["url"] for e in ev if e["method"] == "Network.requestWillBeSent"}
         self.send("Target.closeTarget", {"targetId": target})
         return {
             "exceptions": [e["params"]["exceptionDetails"].get("text") for e in ev if e["method"] == "Runtime.exceptionThrown"],
             "console_errors": [e["params"] for e in ev if (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
                                or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")],
             "failed_requests": [e["params"].get("errorText") for e in ev if e["method"] == "Network.loadingFailed"],
+            "failed_urls": [sent.get(e["params"]["requestId"]) for e in ev if e["method"] == "Network.loadingFailed"],
             "urls": [e["params"]["request"]["url"] for e in ev if e["method"] == "Network.requestWillBeSent"],
-            "broken_images": broken, "images": n_images, "png": base64.b64decode(shot["data"]),
+            "broken_images": broken, "images": n_images, "png": base64.b64decode(shot["data"]), "value": value,
         }
 
     def close(self) -> None:

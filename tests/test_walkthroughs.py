@@ -27,6 +27,14 @@ PAGES = {
         "certified-upper",
         "heuristic",
     ],
+    "section-5-figure": [
+        "command:  lipbound reproduce --preset medium",
+        "dataset: pick-and-place | fusion: attention-regularized-scaled",
+        "Lip lower bound (mean ± std)",
+        "interior-optimum: ",
+        "param-norm-decreasing: ",
+        "95% CI, paired bootstrap over trials",
+    ],
 }
 
 
@@ -92,3 +100,20 @@ def test_blocks_ran_in_the_build(site, name):
         assert expected in text, f"{name}: the executed output lacks {expected!r}"
     # markdown-exec shows a failing block's traceback (and --strict fails on it); none here
     assert "Traceback (most recent call last)" not in text
+
+
+@pytest.mark.slow
+def test_the_section_5_figure_was_drawn_in_the_build(site):
+    """The figure of the Section 5 walk-through is in the built page: a PNG drawn during the build,
+    embedded as a data URL (nothing to fetch), of the size lambda_ablation_figure gives at 80 dpi."""
+    import base64
+    import struct
+
+    body = (site / "walkthroughs" / "section-5-figure.html").read_text(encoding="utf-8")
+    found = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', body)
+    assert len(found) == 1, "no embedded figure"
+    alt, data = found[0]
+    png = base64.b64decode(data)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and "lambda" in alt
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (920, 304)  # 11.5 x 3.8 inches (one fusion) at 80 dpi

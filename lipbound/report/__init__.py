@@ -17,7 +17,8 @@ from typing import Any
 # names -> the private module defining them; imported on first use, so that ``lipbound --help``
 # (which imports lipbound.report._cli) does not pay for matplotlib
 _WHERE = {
-    **dict.fromkeys(("IDENTITY_LABEL", "bound_vs_measured_figure", "bracket_figure", "confusion_figure",
+    **dict.fromkeys(("BAND_LABEL", "CASE_STYLES", "KIND_WORDS", "RATIO_ONE_LABEL", "bound_vs_measured_figure", "case_category",
+                     "case_ratio", "bracket_figure", "confusion_figure",
                      "detection_histograms_figure", "final_loss_boxplots_figure", "lambda_ablation_figure",
                      "lipschitz_curves_figure", "loss_curves_figure", "mvae_measures_figure",
                      "reconstruction_figure"), "_figures"),
@@ -41,7 +42,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "IDENTITY_LABEL",
+    "BAND_LABEL",
+    "CASE_STYLES",
+    "KIND_WORDS",
+    "RATIO_ONE_LABEL",
     "PAPER_MODALITIES",
     "PAPER_TABLES",
     "PAPER_TABLE_SOURCE",
@@ -58,6 +62,8 @@ __all__ = [
     "bound_vs_measured_figure",
     "bracket_figure",
     "build_doc",
+    "case_category",
+    "case_ratio",
     "confusion_figure",
     "source_link",
     "detection_histograms_figure",

@@ -9,13 +9,16 @@ Recognised inputs (the formats are fixed in ``docs/report.md``):
 * an MVAE measures document ``{"kind": "lipbound-mvae-measures", ...}``;
 * a results directory of ``lipbound train`` / ``lipbound reproduce`` (``meta.json`` with
   ``"kind": "lipbound-reproduce"``, ``records.jsonl``, optional ``detection.jsonl``,
-  ``reconstructions.npz``, ``claims.json``);
+  ``reconstructions.npz``, ``claims.json``), or its compact form (``records.jsonl.gz``,
+  ``detection.jsonl.gz``: :mod:`lipbound.claims.empirical._compact`, e.g. the committed results
+  of the medium preset, ``lipbound/claims/empirical/results/medium``);
 * any other directory: the recognised ``*.json`` files in it and the results directories below it
   (one level), unrecognised files are listed as skipped.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from dataclasses import dataclass, field
@@ -205,8 +208,12 @@ def _read_jsonl(path: Path, notes: list[str]) -> list[dict[str, Any]]:
     """JSON lines; a malformed *last* line (a run interrupted mid-write) is skipped with a note,
     a malformed line elsewhere is an error."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        else:
+            lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise ReportInputError(f"{path}: cannot read it ({type(exc).__name__}: {exc})") from exc
     out = []
     for k, line in enumerate(lines):
@@ -269,14 +276,21 @@ def _check_detection(path: Path, rows: list[dict[str, Any]]) -> None:
             raise ReportInputError(f"{path}: {where}: 'confusion' is not a 2 x 2 list of counts")
 
 
+def _jsonl_path(d: Path, name: str) -> Path:
+    """``d/name``, or its gzip-compressed form ``d/name.gz`` (compact results) when only that exists."""
+    p = d / name
+    gz = d / f"{name}.gz"
+    return gz if not p.exists() and gz.exists() else p
+
+
 def _load_reproduce(d: Path, meta: dict[str, Any], res: Results) -> None:
     notes: list[str] = []
-    rec_path = d / "records.jsonl"
+    rec_path = _jsonl_path(d, "records.jsonl")
     records = _read_jsonl(rec_path, notes) if rec_path.exists() else []
     if not rec_path.exists():
         notes.append("no records.jsonl")
     _check_records(rec_path, records)
-    det_path = d / "detection.jsonl"
+    det_path = _jsonl_path(d, "detection.jsonl")
     detection = _read_jsonl(det_path, notes) if det_path.exists() else []
     _check_detection(det_path, detection)
     recon: dict[str, np.ndarray] = {}

@@ -26,8 +26,7 @@ from ._outdir import FIGURE_DIR, ReportDir
 from ._paper import PAPER_MODALITIES, PAPER_TABLE_SOURCE, PAPER_TABLES
 
 #: how each kind of Lipschitz number was obtained, in words
-KIND_WORDS = {"certified-upper": "certified upper bounds", "lower": "sampled lower bounds (attained by evaluations)",
-              "heuristic": "heuristic estimates (the paper's estimator, Section 4.6)"}
+KIND_WORDS = F.KIND_WORDS
 
 
 @dataclass(frozen=True)
@@ -343,12 +342,16 @@ def _ledger(doc: Doc, res: Results, docs_url: str | None, out_dir: str | os.Path
         _skipped(doc, lr)
 
     doc.h(2, "Bound vs measured, per claim", "bound-vs-measured")
-    doc.p("Each point is one evaluated case (sampled, trained-model or the ledger's witness): x = the "
-          "theoretical side (the bound, or the tolerance for identities), y = the measured side (a "
-          "sampled lower estimate of the true constant, or the discrepancy). Points on or below the "
-          "dashed y = x line satisfy the reading; red crosses are failing cases (counterexamples; for a loose "
-          "or not-supported reading, the cases that do not attain the growth or reverse the tendency). How each "
-          "side is computed is the reading's method in the table below the figure.")
+    doc.p("One figure per claim, one panel per reading. Each point is one evaluated case (sampled, fixed "
+          "trained-model case or the ledger's witness; the x label counts them), in evaluation order; y = measured / "
+          "bound: the measured side (a sampled lower estimate of the true constant, or the discrepancy of an identity) "
+          "over the theoretical side (the bound, or the tolerance). Cases on or below the dashed line ratio = 1 satisfy "
+          "the reading; the line is drawn when 1 lies within a factor of ten of a panel's data, else a note in the "
+          "panel says where it lies. Failing cases are orange diamonds when the ledger expects the reading to fail "
+          "(the refutation is the finding), red crosses in a red-framed panel when it expects the reading to hold "
+          "(UNEXPECTED), purple squares for open readings. Ratios of 0 on a log panel and infinite ratios are drawn "
+          "as triangles on the panel's edge. How each side is computed is the reading's method, in the table below "
+          "the figure; the seed is in the figure's title.")
     for i, lr in enumerate(res.ledgers):
         by_claim: dict[str, list[dict[str, Any]]] = {}
         for r in lr.rows:
@@ -361,8 +364,9 @@ def _ledger(doc: Doc, res: Results, docs_url: str | None, out_dir: str | os.Path
             if fig is None:
                 continue
             doc.h(3, f"{claim}" + (f" ({lr.path})" if len(res.ledgers) > 1 else ""))
-            doc.figure(f"ledger{i}-{claim}", fig, f"{claim}: measured vs bound over the evaluated cases "
-                       f"(seed {sorted({r.get('seed') for r in rs})}); source {lr.path}")
+            doc.figure(f"ledger{i}-{claim}", fig, f"{claim}: measured / bound per evaluated case, one panel per "
+                       f"reading; seed {sorted({r.get('seed') for r in rs if r.get('seed') is not None})}; sampled, fixed "
+                       f"and witness cases, each side computed by the reading's method (table below); source {lr.path}")
             doc.table(["reading", "status", "cases", "method"],
                       [[str(r["reading"]), str(r.get("status")), str(r.get("cases", "-")), str(r.get("method", "-"))]
                        for r in rs])
@@ -471,14 +475,19 @@ def _reproduce(doc: Doc, res: Results) -> None:
                      if any(r["dataset"] == ds and r["metric"] == "lipschitz" and r.get("kind") == k for r in rd.records)]
             for kind in kinds:
                 doc.figure(f"{ds}-lipschitz-{kind}", F.lipschitz_curves_figure(rd.records, ds, kind),
-                           f"{ds}: Lipschitz constant per submodule over training, {KIND_WORDS[kind]} (method in each "
-                           "panel's title); mean and +-1 std over trials")
+                           f"{ds}: Lipschitz constant over training, {KIND_WORDS[kind]} (method beside each row); one "
+                           f"panel per (submodule, fusion); mean over trials with the band from the lowest to the highest "
+                           f"trial; seeds {rd.meta.get('seeds', '-')}")
             doc.figure(f"{ds}-loss-curves", F.loss_curves_figure(rd.records, ds),
-                       f"{ds}: train (solid) and test (dashed) loss per modality; mean and +-1 std over trials")
+                       f"{ds}: train (solid) and test (dashed) loss per modality over training, one panel per "
+                       f"(modality, fusion); mean over trials with the band from the lowest to the highest trial; seeds "
+                       f"{rd.meta.get('seeds', '-')}")
             doc.figure(f"{ds}-final-losses", F.final_loss_boxplots_figure(rd.records, ds),
-                       f"{ds}: final train and test losses over trials")
+                       f"{ds}: final train and test losses (MSE as recorded by training), one box per fusion over the "
+                       f"trials at the default lambda; seeds {rd.meta.get('seeds', '-')}")
             doc.figure(f"{ds}-lambda-ablation", F.lambda_ablation_figure(rd.records, ds),
-                       f"{ds}: lambda ablation (Section 5.9): final Lipschitz constant and parameter norm vs lambda")
+                       f"{ds}: lambda ablation (Section 5.9): final Lipschitz constant (kind and method in the legend) and "
+                       f"parameter norm vs lambda, mean +-1 std over trials; seeds {rd.meta.get('seeds', '-')}")
             prefix = f"{ds}__"
             for name in sorted(k for k in rd.reconstructions if k.startswith(prefix) and k.endswith("__input")):
                 out_name = name[: -len("__input")] + "__output"
@@ -500,9 +509,11 @@ def _reproduce(doc: Doc, res: Results) -> None:
                           caption=f"{ds}: failure detection (Section 5.7; kernel PCA, Mahalanobis distance, threshold "
                                   "at the 95th percentile of clean data), mean ± std over trials")
                 doc.figure(f"{ds}-detection-hist", F.detection_histograms_figure(rd.detection, ds),
-                           f"{ds}: Mahalanobis distances of clean and faulty samples with thresholds")
+                           f"{ds}: Mahalanobis distances (kernel-PCA space) of clean and faulty test samples, pooled over "
+                           f"trials, with each trial's threshold (95th percentile of clean); seeds {rd.meta.get('seeds', '-')}")
                 doc.figure(f"{ds}-confusion", F.confusion_figure(rd.detection, ds),
-                           f"{ds}: confusion matrices summed over trials")
+                           f"{ds}: confusion matrices of the failure detector, summed over trials; seeds "
+                           f"{rd.meta.get('seeds', '-')}")
 
 
 def _mvae(doc: Doc, res: Results) -> None:
