@@ -114,11 +114,6 @@ class ExportedModel:
         return n
 
 
-def is_model_file(path: Path) -> bool:
-    """Whether ``path`` names a saved model file by its suffix (the content is checked on loading)."""
-    return path.suffix.lower() in TORCHSCRIPT_SUFFIXES + EXPORT_SUFFIXES
-
-
 def _zip_names(path: Path) -> list[str] | None:
     try:
         with zipfile.ZipFile(path) as z:
