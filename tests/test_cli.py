@@ -134,7 +134,7 @@ def test_claims_listing(capsys):
     listed = json.loads(capsys.readouterr().out)
     assert [c["claim"] for c in listed] == list(CLAIMS)
     needs = {(c["claim"], r["reading"]): r["requires_data"] for c in listed for r in c["readings"]}
-    assert needs[("mvae-findings", "const1-collapse")] == ["icub"] and needs[("thm-3.3", "true-shared")] == []
+    assert needs[("mvae-findings", "const1-collapse")] == [] and needs[("thm-3.3", "true-shared")] == []
     kinds = {(c["claim"], r["reading"]): r["kind"] for c in listed for r in c["readings"]}
     assert kinds[("thm-4.2", "linear-in-M")] == "growth-rate"
     assert kinds[("thm-3.2", "encoder-exceeds-decoder")] == "tendency"

@@ -147,7 +147,9 @@ def icub():
 def tiny_vae():
     from lipbound.mvae import MODALITIES
 
-    return VAEConfig(hidden={m: (6, 3) for m in MODALITIES}, shared=12, latent=4, batch_size=2048, lr=3e-3)
+    return VAEConfig(enc_hidden={m: (6, 3) for m in MODALITIES}, enc_shared=(12,), latent=4, dec_shared=(12, 10),
+                     dec_slices={m: 2 for m in MODALITIES}, dec_hidden={m: (5, 3) for m in MODALITIES},
+                     batch_size=2048, lr=3e-3, drop_last=False)
 
 
 @needs_data
@@ -176,7 +178,7 @@ def test_mvae_cli_another_spec_exits_2(tmp_path, icub, capsys):
     mvae_train_run(RunSpec("const-0", 0, 2, VAEConfig(batch_size=2048)), out, icub, brackets=False)
     before = snapshot(out)
     capsys.readouterr()
-    assert main(["mvae", "train", "--schedule", "const-0", "--epochs", "1", "--seeds", "0", "--batch-size", "2048",
+    assert main(["mvae", "train", "--schedule", "const-0", "--epochs", "1", "--seeds", "0", "--batch-size", "2048", "--lr", "5e-5",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "runs/const-0__seed0: finished; epochs 2 there, 1 now" in err and "another --out" in err

@@ -145,6 +145,7 @@ def check_reading(
     cases_data: list[dict[str, Any]] = []
     undecided: list[str] = []
     counts: dict[str, list[int]] = {}  # source -> [held, decided]
+    held_label = ""  # the first decided fixed case's label: a tendency that holds says on what data
     left_out = ""
     with ExitStack() as using:
         for name in dict.fromkeys((*needs, *fixed_needs)):
@@ -173,6 +174,8 @@ def check_reading(
                 if not out.decided:
                     undecided.append(out.label or source)
                 else:
+                    if source == "fixed" and out.label and not held_label:
+                        held_label = out.label
                     tally = counts.setdefault(source, [0, 0])
                     tally[0] += bool(out.ok)
                     tally[1] += 1
@@ -206,6 +209,8 @@ def check_reading(
                   f"counterexample: {undecided[0]}")
     elif n_cases > 0:
         status, detail = "holds", f"held on all {n_cases} cases; no symbolic proof"
+        if stmt.kind == "tendency" and held_label:
+            detail += f" (first case: {held_label})"
     else:
         status, detail = "not-proven", "no proof and no cases evaluated"
     detail += left_out

@@ -18,32 +18,52 @@ from ._data import (
     only,
 )
 from ._measures import ACTIVE_THRESHOLD, MEASURES, diagnostics, gaussian_kl, measure_means, per_sample_measures
+from ._ensemble import EnsembleVAE
 from ._model import (
-    DEFAULT_HIDDEN,
     LOGVAR_MAX,
     LOGVAR_MIN,
+    MODEL_VARIANTS,
+    VAR_FLOOR,
     MultimodalVAE,
     VAEConfig,
     gaussian_nll,
     latent_kl,
+    reconstruction_nll,
     single_thread,
     vae_loss,
+    variant,
+    variant_of,
 )
-from ._schedules import DECAY_FRACTION, SCHEDULES, beta, check_schedule, decay_epochs
-from ._train import FORMAT, RunSpec, completed_runs, load_model, stability, train_all, train_run
+from ._schedules import PAPER_EPOCHS, PAPER_FALL_EPOCHS, SCHEDULES, beta, check_schedule, fall_epochs
+from ._train import (
+    CONVERGENCE_TOL,
+    FORMAT,
+    RunSpec,
+    completed_runs,
+    convergence,
+    load_model,
+    stability,
+    train_all,
+    train_group,
+    train_run,
+)
 
 __all__ = [
     "ACTIVE_THRESHOLD",
-    "DECAY_FRACTION",
-    "DEFAULT_HIDDEN",
+    "CONVERGENCE_TOL",
     "DIM",
+    "EnsembleVAE",
     "ENV_VAR",
     "FORMAT",
     "LOGVAR_MAX",
     "LOGVAR_MIN",
     "MEASURES",
     "MODALITIES",
+    "MODEL_VARIANTS",
     "MUTED",
+    "PAPER_EPOCHS",
+    "PAPER_FALL_EPOCHS",
+    "VAR_FLOOR",
     "SCHEDULES",
     "VARIANTS",
     "DataNotFoundError",
@@ -54,8 +74,9 @@ __all__ = [
     "beta",
     "check_schedule",
     "completed_runs",
+    "convergence",
     "data_dir",
-    "decay_epochs",
+    "fall_epochs",
     "diagnostics",
     "gaussian_kl",
     "gaussian_nll",
@@ -70,6 +91,10 @@ __all__ = [
     "single_thread",
     "stability",
     "train_all",
+    "train_group",
     "train_run",
+    "reconstruction_nll",
     "vae_loss",
+    "variant",
+    "variant_of",
 ]

@@ -7,9 +7,17 @@ from pathlib import Path
 
 from ..errors import LipboundError
 
-#: the default run: all four schedules, 3 seeds, 200 epochs (about 10 minutes on one idle CPU core)
-DEFAULT_EPOCHS = 200
-DEFAULT_SEEDS = (0, 1, 2)
+#: training presets of ``lipbound mvae train`` (model variant "original" unless --variant says otherwise):
+#: ``cpu`` is the committed study the ledger decides the findings on (4 schedules x 20 seeds trained as
+#: one vectorised ensemble; learning rate 20x the original's to fit a CPU budget; docs/mvae.md), ``paper``
+#: the paper's protocol (20 models x 80,000 epochs per schedule at the original's learning rate: a GPU
+#: preset), ``quick`` a short look (3 seeds, 100 epochs)
+PRESETS: dict[str, dict] = {
+    "cpu": {"epochs": 600, "seeds": tuple(range(20)), "lr": 1e-3},
+    "paper": {"epochs": 80_000, "seeds": tuple(range(20)), "lr": 5e-5},
+    "quick": {"epochs": 100, "seeds": (0, 1, 2), "lr": 1e-3},
+}
+DEFAULT_PRESET = "cpu"
 DEFAULT_OUT = "lipbound-report/mvae"
 
 
@@ -33,12 +41,22 @@ def register(subparsers) -> None:
     t = sub.add_parser("train", help="train one run per (schedule, seed); resumes interrupted runs")
     t.add_argument("--schedule", action="append", choices=SCHEDULES, metavar="NAME",
                    help=f"KL weight schedule (repeatable; default: all of {', '.join(SCHEDULES)})")
-    t.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS, help=f"epochs per run (default {DEFAULT_EPOCHS})")
-    t.add_argument("--seeds", type=_seeds, default=list(DEFAULT_SEEDS), metavar="S[,S...]",
-                   help="training seeds (default 0,1,2)")
+    t.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
+                   help=f"epochs, seeds and learning rate (default {DEFAULT_PRESET}: "
+                        + "; ".join(f"{k}: {v['epochs']} epochs, {len(v['seeds'])} seeds, lr {v['lr']:g}" for k, v in PRESETS.items())
+                        + "); the options below override it")
+    t.add_argument("--variant", choices=("original", "lipbound-v1"), default="original",
+                   help="model and loss: the original's (default) or lipbound's earlier variant (docs/mvae.md)")
+    t.add_argument("--epochs", type=positive_int, default=None, help="epochs per run")
+    t.add_argument("--fall", type=positive_int, default=None,
+                   help="epochs of the dynamic schedules' fall from 1 to 0 (default: epochs / 80, the original's 1000 of 80,000)")
+    t.add_argument("--seeds", type=_seeds, default=None, metavar="S[,S...]", help="training seeds")
     t.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results directory (default {DEFAULT_OUT})")
-    t.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size (default 512)")
-    t.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate (default 2e-3)")
+    t.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size (default: the variant's)")
+    t.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate (default: the preset's)")
+    t.add_argument("--device", default="cpu", help="torch device of the ensemble (cpu, cuda, cuda:1, ...)")
+    t.add_argument("--brackets", action=argparse.BooleanOptionalAction, default=True,
+                   help="Lipschitz brackets of each finished model (default on)")
     t.add_argument("--lipsdp", action="store_true", help="add LipSDP-neuron upper bounds to the brackets (slower)")
     t.add_argument("--data", metavar="DIR", help="folder of the iCub .mat files (default: $LIPBOUND_ICUB_DIR, "
                    "else ../shared/data/icub-multimodal)")
@@ -50,50 +68,63 @@ def register(subparsers) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..experiments._safety import check_out_dir
     from ._data import load_icub
-    from ._model import VAEConfig
+    from ._model import variant
     from ._schedules import SCHEDULES
-    from ._train import RunSpec, check_runs, train_run
+    from ._train import RunSpec, check_runs, train_group
 
-    if args.epochs < 1:
-        raise LipboundError(f"--epochs must be at least 1, got {args.epochs}")
-    check_out_dir(args.out)
-    cfg = VAEConfig()
+    preset = PRESETS[args.preset]
+    epochs = args.epochs or preset["epochs"]
+    seeds = list(dict.fromkeys(args.seeds if args.seeds is not None else preset["seeds"]))
+    changes = {"lr": args.lr or preset["lr"]}
     if args.batch_size is not None:
-        cfg = replace(cfg, batch_size=args.batch_size)
-    if args.lr is not None:
-        cfg = replace(cfg, lr=args.lr)
+        changes["batch_size"] = args.batch_size
+    cfg = variant(args.variant, **changes)
+    device = _device(args.device)
+    check_out_dir(args.out)
     schedules = args.schedule or list(SCHEDULES)
-    specs = [RunSpec(s, k, args.epochs, cfg) for s in schedules for k in dict.fromkeys(args.seeds)]
+    specs = [RunSpec(s, k, epochs, cfg, args.fall) for s in schedules for k in seeds]
     check_runs(specs, args.out)  # every run, before any training: another spec is an error, never replaced
     data = load_icub(args.data)
     console = Console(stderr=True)
+    console.print(f"training {len(specs)} runs ({', '.join(schedules)} x seeds {seeds[0]}..{seeds[-1]}) as one ensemble: "
+                  f"variant {args.variant}, {epochs} epochs, fall {specs[0].fall}, lr {cfg.lr:g}, batch {cfg.batch_size}, "
+                  f"device {device}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
-        total = progress.add_task("all runs", total=len(specs) * args.epochs)
-        for spec in specs:
-            task = progress.add_task(spec.run_id, total=args.epochs)
+        task = progress.add_task("epochs", total=epochs)
+        first = specs[0]
 
-            def on_epoch(epoch, rec, task=task):
-                progress.update(task, completed=epoch + 1,
-                                description=f"{spec.run_id} beta={rec['beta']:.2f} loss={rec['loss']:.3f}")
-                progress.advance(total)
+        def on_epoch(spec, epoch, rec):
+            if spec is first:
+                progress.update(task, completed=epoch + 1, description=f"epoch {epoch + 1} ({spec.run_id} loss {rec['loss']:.3f})")
 
-            done = train_run(spec, args.out, data, lipsdp=args.lipsdp, on_epoch=on_epoch)
-            progress.update(task, completed=args.epochs)
-            progress.remove_task(task)
-            progress.update(total, completed=(specs.index(spec) + 1) * args.epochs)
-            d = done["diagnostics"]
-            console.print(f"{spec.run_id}: test MSE {d['mse']:.4f}, latent KL {d['latent_kl']:.2f} nats, "
-                          f"{int(d['active_units'])} active units, {done['train_seconds']:.1f} s training")
+        done = train_group(specs, args.out, data, lipsdp=args.lipsdp, brackets=args.brackets, on_epoch=on_epoch,
+                           device=device)
+    for d in done:
+        g, c = d["diagnostics"], d["convergence"]
+        console.print(f"{d['run_id']}: test MSE {g['mse']:.4f}, latent KL {g['latent_kl']:.2f} nats, "
+                      f"{int(g['active_units'])} active units; {c['status']}")
     console.print(f"results in {Path(args.out)}; next: lipbound mvae measures --out {args.out}")
     return 0
+
+
+def _device(name: str):
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise LipboundError(f"--device {name!r} is not a torch device (cpu, cuda, cuda:1, ...)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise LipboundError(f"--device {name}: CUDA is not available on this machine (torch {torch.__version__})")
+    if dev.type not in ("cpu", "cuda"):
+        raise LipboundError(f"--device {name}: only cpu and cuda are supported")
+    return dev
 
 
 def measures_payload(out: str | Path) -> dict:

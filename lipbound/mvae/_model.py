@@ -1,34 +1,48 @@
-r"""The multimodal VAE of Zambelli et al. (2020) as used in arXiv 2411.00522.
+r"""The multimodal VAE of Zambelli et al. (2020) as reused by arXiv 2411.00522, and lipbound's earlier variant.
 
-Architecture (defaults follow the original's sizes; the activation is lipbound's choice, the
-original's is not recorded in the material available here):
+The architecture is described by a :class:`VAEConfig`; two named variants exist (:data:`MODEL_VARIANTS`):
 
-* encoder: one MLP per modality (joints, vision, motor: widths [40, 20]; touch, sound: [10, 5]),
-  their outputs concatenated, a shared layer of 100 units, then two linear heads giving the mean
-  :math:`\mu_z(x)` and log-variance :math:`\log\sigma_z^2(x)` of a 28-dimensional Gaussian
+``original`` (the default) follows the public code of Zambelli et al. (repository
+ImperialCollegeLondon/Zambelli2019_RAS_multimodal_VAE, ``train_final_completeloss.py``, network
+configuration 1; facts taken, code not copied; docs/mvae.md lists every item with its source):
+
+* encoder: one ReLU MLP per modality (joints, vision: widths [40, 20]; touch, sound: [10, 5]; motor:
+  [40, 10]), outputs concatenated (60 units), a shared ReLU layer of 100 units, then two linear heads
+  giving the mean :math:`\mu_z(x)` and the log-variance of a 28-dimensional Gaussian
   :math:`q(z \mid x)`;
-* decoder: a shared layer of 100 units, one MLP per modality with the widths reversed, then two
-  linear heads per modality giving the mean :math:`\mu(z)` and log-variance :math:`\log\sigma^2(z)`
-  of a factorized Gaussian over the modality's dimensions. The log-variance is squashed into
-  ``[LOGVAR_MIN, LOGVAR_MAX]`` so that the binary touch dimensions cannot drive the likelihood to
-  :math:`-\infty`.
-
-Loss per sample (the negative β-ELBO with the latent sampled once, reparameterised):
+* decoder: shared ReLU layers of 100 and 70 units; the 70 units are **sliced** into consecutive
+  groups of 20, 20, 5, 5, 20 units, one per modality, each feeding a ReLU MLP (joints, vision,
+  motor: [40, 8]; touch, sound: [10, 2]) and then two linear heads per modality (mean and
+  log-variance of a factorized Gaussian over the modality's dimensions);
+* every variance (latent and output) is **floored**: :math:`\sigma^2 = e^{a} + 10^{-4}` with
+  :math:`a` the head's output, i.e. :math:`\log\sigma^2 = \log(e^{a} + 10^{-4})`;
+* weights initialised uniform on :math:`\pm\sqrt{1/(\text{fan-in} + \text{fan-out})}`, biases 0;
+* loss: each modality's Gaussian negative log-likelihood **divided by its number of dimensions**,
+  summed over the modalities, plus :math:`\beta` times the latent KL (batch means):
 
 .. math::
 
-    \ell(x, y) = \sum_{d=1}^{28} \tfrac12\Big(\log 2\pi + \log\sigma_d^2 + \frac{(y_d - \mu_d)^2}{\sigma_d^2}\Big)
-    + \beta\, \mathrm{KL}\big(q(z\mid x)\,\|\,\mathcal N(0, I)\big),
+    \ell(x, y) = \sum_{M} \frac{1}{|I_M|} \sum_{d \in I_M} \tfrac12\Big(\log 2\pi + \log\sigma_d^2
+    + \frac{(y_d - \mu_d)^2}{\sigma_d^2}\Big) + \beta\, \mathrm{KL}\big(q(z\mid x)\,\|\,\mathcal N(0, I)\big),
 
-with :math:`x` the (possibly muted) input and :math:`y` the clean target.
+with :math:`x` the (possibly muted) input and :math:`y` the clean target; Adam, learning rate
+:math:`5\cdot 10^{-5}`, minibatches of 1000 (the last incomplete one dropped).
+
+``lipbound-v1`` is the model lipbound used before it followed the original, kept because the
+paper's findings flip between the two (docs/mvae.md, "Why the variant matters"): tanh units,
+encoder widths [40, 20] for motor too, one shared layer of 100 units on each side with every
+modality decoder reading all of it (widths reversed: [20, 40]), the output log-variance squashed
+into ``[LOGVAR_MIN, LOGVAR_MAX]`` by a sigmoid, the latent log-variance unconstrained, PyTorch's
+default initialisation, the NLL **summed** over all 28 dimensions (so the KL weighs about 5.6 times
+less at the same :math:`\beta`), Adam at :math:`2\cdot 10^{-3}` on minibatches of 512.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch import nn
@@ -37,57 +51,145 @@ from ..errors import LipboundError
 from ._data import DIM, MODALITIES
 
 LOGVAR_MIN, LOGVAR_MAX = -8.0, 4.0
+#: the original's variance floor: sigma^2 = exp(a) + VAR_FLOOR
+VAR_FLOOR = 1e-4
 _ACTS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+_ACT_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"tanh": torch.tanh, "relu": torch.relu,
+                                                                "elu": nn.functional.elu}
+VARIANCES = ("floor", "squash")
+LIKELIHOODS = ("per-modality-mean", "sum")
+INITS = ("xavier-original", "torch-default")
 
-#: the original's encoder widths per modality (decoders use them reversed)
-DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {
-    "joints": (40, 20), "vision": (40, 20), "touch": (10, 5), "sound": (10, 5), "motor": (40, 20),
-}
+
+def _per_mod(**kw) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v) for k, v in kw.items()}
 
 
 @dataclass(frozen=True)
 class VAEConfig:
-    """Sizes and training settings of a :class:`MultimodalVAE` run.
+    """Architecture and training settings of a :class:`MultimodalVAE` (see the module docstring).
 
     Args:
-        hidden: per-modality encoder widths (decoders reversed); every modality must have the same
-            depth, so that the encoder and decoder are exactly dense networks (see
-            :meth:`MultimodalVAE.encoder_mean_network`).
-        shared: width of the shared encoder and decoder layers.
+        enc_hidden: per-modality encoder widths; every modality the same depth, so that the encoder is
+            exactly a dense network (:meth:`MultimodalVAE.encoder_mean_network`).
+        enc_shared: widths of the shared encoder layers.
         latent: latent dimension.
-        activation: ``"tanh"``, ``"relu"`` or ``"elu"``.
+        dec_shared: widths of the shared decoder layers.
+        dec_slices: units of the last shared decoder layer given to each modality (consecutive, in
+            modality order, summing to its width), or None: every modality decoder reads all of it.
+        dec_hidden: per-modality decoder widths (same depth for every modality).
+        activation: ``"relu"``, ``"tanh"`` or ``"elu"`` (every hidden layer).
+        variance: ``"floor"`` (:math:`\\sigma^2 = e^a + 10^{-4}`, latent and output) or ``"squash"``
+            (output log-variance squashed into ``[LOGVAR_MIN, LOGVAR_MAX]``, latent unconstrained).
+        likelihood: ``"per-modality-mean"`` (each modality's NLL divided by its dimensions, summed) or
+            ``"sum"`` (summed over all 28 dimensions).
+        init: ``"xavier-original"`` or ``"torch-default"``.
         lr: Adam learning rate.
         batch_size: minibatch size.
+        drop_last: drop the last incomplete minibatch of an epoch (the original does).
     """
 
-    hidden: dict[str, tuple[int, ...]] = field(default_factory=lambda: dict(DEFAULT_HIDDEN))
-    shared: int = 100
+    enc_hidden: dict[str, tuple[int, ...]] = field(default_factory=lambda: _per_mod(
+        joints=(40, 20), vision=(40, 20), touch=(10, 5), sound=(10, 5), motor=(40, 10)))
+    enc_shared: tuple[int, ...] = (100,)
     latent: int = 28
-    activation: str = "tanh"
-    lr: float = 2e-3
-    batch_size: int = 512
+    dec_shared: tuple[int, ...] = (100, 70)
+    dec_slices: dict[str, int] | None = field(default_factory=lambda: {
+        "joints": 20, "vision": 20, "touch": 5, "sound": 5, "motor": 20})
+    dec_hidden: dict[str, tuple[int, ...]] = field(default_factory=lambda: _per_mod(
+        joints=(40, 8), vision=(40, 8), touch=(10, 2), sound=(10, 2), motor=(40, 8)))
+    activation: str = "relu"
+    variance: str = "floor"
+    likelihood: str = "per-modality-mean"
+    init: str = "xavier-original"
+    lr: float = 5e-5
+    batch_size: int = 1000
+    drop_last: bool = True
 
     def __post_init__(self) -> None:
-        if set(self.hidden) != set(MODALITIES):
-            raise LipboundError(f"VAEConfig.hidden needs widths for exactly {list(MODALITIES)}, got {list(self.hidden)}")
-        depths = {len(v) for v in self.hidden.values()}
-        if len(depths) != 1 or any(int(w) < 1 for v in self.hidden.values() for w in v):
-            raise LipboundError(f"every modality needs the same number of positive widths, got {self.hidden}")
-        if self.activation not in _ACTS:
-            raise LipboundError(f"unknown activation {self.activation!r}; choose from {sorted(_ACTS)}")
-        if self.shared < 1 or self.latent < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise LipboundError(f"VAEConfig sizes and lr must be positive: {self}")
+        for name, d in (("enc_hidden", self.enc_hidden), ("dec_hidden", self.dec_hidden)):
+            if set(d) != set(MODALITIES):
+                raise LipboundError(f"VAEConfig.{name} needs widths for exactly {list(MODALITIES)}, got {list(d)}")
+            depths = {len(v) for v in d.values()}
+            if len(depths) != 1 or 0 in depths or any(int(w) < 1 for v in d.values() for w in v):
+                raise LipboundError(f"VAEConfig.{name}: every modality needs the same number (>= 1) of positive widths, got {d}")
+        if not self.enc_shared or not self.dec_shared or any(w < 1 for w in (*self.enc_shared, *self.dec_shared)):
+            raise LipboundError(f"VAEConfig shared widths must be one or more positive integers: {self.enc_shared}, {self.dec_shared}")
+        if self.dec_slices is not None:
+            if set(self.dec_slices) != set(MODALITIES) or any(v < 1 for v in self.dec_slices.values()) \
+                    or sum(self.dec_slices.values()) != self.dec_shared[-1]:
+                raise LipboundError(f"VAEConfig.dec_slices must give each of {list(MODALITIES)} a positive number of "
+                                    f"units summing to the last shared decoder width {self.dec_shared[-1]}, got {self.dec_slices}")
+        for name, value, allowed in (("activation", self.activation, tuple(_ACTS)), ("variance", self.variance, VARIANCES),
+                                     ("likelihood", self.likelihood, LIKELIHOODS), ("init", self.init, INITS)):
+            if value not in allowed:
+                raise LipboundError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
+        if self.latent < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise LipboundError(f"VAEConfig latent, batch_size and lr must be positive: {self}")
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["hidden"] = {k: list(v) for k, v in self.hidden.items()}
+        for k in ("enc_hidden", "dec_hidden"):
+            d[k] = {m: list(v) for m, v in d[k].items()}
+        d["enc_shared"], d["dec_shared"] = list(self.enc_shared), list(self.dec_shared)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> VAEConfig:
         d = dict(d)
-        d["hidden"] = {k: tuple(v) for k, v in d["hidden"].items()}
+        for k in ("enc_hidden", "dec_hidden"):
+            d[k] = {m: tuple(v) for m, v in d[k].items()}
+        d["enc_shared"], d["dec_shared"] = tuple(d["enc_shared"]), tuple(d["dec_shared"])
         return cls(**d)
+
+    def layers(self) -> dict[str, tuple[int, int]]:
+        """Every linear layer of the model, ``name -> (in, out)``, in forward order. Names:
+        ``enc.<modality>.<k>``, ``enc_shared.<k>``, ``z_mean``, ``z_logvar``, ``dec_shared.<k>``,
+        ``dec.<modality>.<k>``, ``out_mean.<modality>``, ``out_logvar.<modality>``."""
+        out: dict[str, tuple[int, int]] = {}
+        for m, s in MODALITIES.items():
+            w = [s.stop - s.start, *self.enc_hidden[m]]
+            out.update({f"enc.{m}.{k}": (a, b) for k, (a, b) in enumerate(zip(w[:-1], w[1:]))})
+        w = [sum(v[-1] for v in self.enc_hidden.values()), *self.enc_shared]
+        out.update({f"enc_shared.{k}": (a, b) for k, (a, b) in enumerate(zip(w[:-1], w[1:]))})
+        out["z_mean"] = out["z_logvar"] = (self.enc_shared[-1], self.latent)
+        w = [self.latent, *self.dec_shared]
+        out.update({f"dec_shared.{k}": (a, b) for k, (a, b) in enumerate(zip(w[:-1], w[1:]))})
+        for m, s in MODALITIES.items():
+            w = [self.dec_shared[-1] if self.dec_slices is None else self.dec_slices[m], *self.dec_hidden[m]]
+            out.update({f"dec.{m}.{k}": (a, b) for k, (a, b) in enumerate(zip(w[:-1], w[1:]))})
+        for m, s in MODALITIES.items():
+            out[f"out_mean.{m}"] = out[f"out_logvar.{m}"] = (self.dec_hidden[m][-1], s.stop - s.start)
+        return out
+
+
+#: the named model variants (module docstring; docs/mvae.md compares them item by item)
+MODEL_VARIANTS: dict[str, VAEConfig] = {
+    "original": VAEConfig(),
+    "lipbound-v1": VAEConfig(
+        enc_hidden=_per_mod(joints=(40, 20), vision=(40, 20), touch=(10, 5), sound=(10, 5), motor=(40, 20)),
+        enc_shared=(100,), dec_shared=(100,), dec_slices=None,
+        dec_hidden=_per_mod(joints=(20, 40), vision=(20, 40), touch=(5, 10), sound=(5, 10), motor=(20, 40)),
+        activation="tanh", variance="squash", likelihood="sum", init="torch-default", lr=2e-3, batch_size=512,
+        drop_last=False),
+}
+
+
+def variant(name: str, **changes) -> VAEConfig:
+    """The :class:`VAEConfig` of the named variant, with ``changes`` applied (e.g. ``lr=1e-3``)."""
+    if name not in MODEL_VARIANTS:
+        raise LipboundError(f"unknown model variant {name!r}; choose from {', '.join(MODEL_VARIANTS)}")
+    return replace(MODEL_VARIANTS[name], **changes)
+
+
+def variant_of(config: VAEConfig) -> str | None:
+    """The name of the variant whose architecture and loss ``config`` has (training settings aside), else None."""
+    train = ("lr", "batch_size", "drop_last")
+    key = {k: v for k, v in config.as_dict().items() if k not in train}
+    for name, c in MODEL_VARIANTS.items():
+        if {k: v for k, v in c.as_dict().items() if k not in train} == key:
+            return name
+    return None
 
 
 @contextlib.contextmanager
@@ -102,19 +204,66 @@ def single_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _mlp(widths: list[int], act: type[nn.Module]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for a, b in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(a, b), act()]
-    return nn.Sequential(*layers)
+def _logvar(cfg: VAEConfig, raw: torch.Tensor, output: bool) -> torch.Tensor:
+    if cfg.variance == "floor":
+        return torch.logaddexp(raw, torch.full_like(raw, math.log(VAR_FLOOR)))
+    if output:
+        return LOGVAR_MIN + (LOGVAR_MAX - LOGVAR_MIN) * torch.sigmoid(raw)
+    return raw
 
 
-def _squash(raw: torch.Tensor) -> torch.Tensor:
-    return LOGVAR_MIN + (LOGVAR_MAX - LOGVAR_MIN) * torch.sigmoid(raw)
+Linear = Callable[[str, torch.Tensor], torch.Tensor]
+
+
+def encode_with(cfg: VAEConfig, lin: Linear, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder of ``cfg`` with its linear layers given by ``lin(name, h)`` (a model's own layers,
+    or an ensemble's stacked ones): ``(z_mean, z_logvar)``."""
+    act = _ACT_FNS[cfg.activation]
+    hs = []
+    for m, s in MODALITIES.items():
+        h = x[..., s]
+        for k in range(len(cfg.enc_hidden[m])):
+            h = act(lin(f"enc.{m}.{k}", h))
+        hs.append(h)
+    h = torch.cat(hs, dim=-1)
+    for k in range(len(cfg.enc_shared)):
+        h = act(lin(f"enc_shared.{k}", h))
+    return lin("z_mean", h), _logvar(cfg, lin("z_logvar", h), output=False)
+
+
+def decode_with(cfg: VAEConfig, lin: Linear, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The decoder of ``cfg`` (see :func:`encode_with`): output means and log-variances, 28 columns in order."""
+    act = _ACT_FNS[cfg.activation]
+    h = z
+    for k in range(len(cfg.dec_shared)):
+        h = act(lin(f"dec_shared.{k}", h))
+    means, logvars, start = [], [], 0
+    for m in MODALITIES:
+        if cfg.dec_slices is None:
+            g = h
+        else:
+            g = h[..., start:start + cfg.dec_slices[m]]
+            start += cfg.dec_slices[m]
+        for k in range(len(cfg.dec_hidden[m])):
+            g = act(lin(f"dec.{m}.{k}", g))
+        means.append(lin(f"out_mean.{m}", g))
+        logvars.append(_logvar(cfg, lin(f"out_logvar.{m}", g), output=True))
+    return torch.cat(means, dim=-1), torch.cat(logvars, dim=-1)
+
+
+def init_linear(cfg: VAEConfig, layer: nn.Linear) -> None:
+    """Initialise ``layer`` as ``cfg.init`` says (in place; draws from torch's global generator)."""
+    if cfg.init == "xavier-original":
+        bound = math.sqrt(1.0 / (layer.in_features + layer.out_features))
+        with torch.no_grad():
+            layer.weight.uniform_(-bound, bound)
+            layer.bias.zero_()
 
 
 class MultimodalVAE(nn.Module):
-    """Per-modality encoders -> shared layer -> Gaussian latent -> shared layer -> per-modality decoders.
+    """Per-modality encoders -> shared layers -> Gaussian latent -> shared layers -> per-modality decoders.
+
+    The linear layers live in ``self.linears`` under the names of :meth:`VAEConfig.layers`.
 
     >>> m = MultimodalVAE()
     >>> mu, logvar, zm, zl = m(torch.zeros(5, 28))
@@ -125,34 +274,30 @@ class MultimodalVAE(nn.Module):
     def __init__(self, config: VAEConfig | None = None) -> None:
         super().__init__()
         self.config = cfg = config or VAEConfig()
-        act = _ACTS[cfg.activation]
         self.names = list(MODALITIES)
-        self.slices = [MODALITIES[n] for n in self.names]
-        self.enc = nn.ModuleDict({n: _mlp([s.stop - s.start, *cfg.hidden[n]], act) for n, s in zip(self.names, self.slices)})
-        enc_out = sum(cfg.hidden[n][-1] for n in self.names)
-        self.enc_shared = nn.Sequential(nn.Linear(enc_out, cfg.shared), act())
-        self.z_mean = nn.Linear(cfg.shared, cfg.latent)
-        self.z_logvar = nn.Linear(cfg.shared, cfg.latent)
-        self.dec_shared = nn.Sequential(nn.Linear(cfg.latent, cfg.shared), act())
-        self.dec = nn.ModuleDict({n: _mlp([cfg.shared, *reversed(cfg.hidden[n])], act) for n in self.names})
-        self.out_mean = nn.ModuleDict({n: nn.Linear(cfg.hidden[n][0], s.stop - s.start) for n, s in zip(self.names, self.slices)})
-        self.out_logvar = nn.ModuleDict({n: nn.Linear(cfg.hidden[n][0], s.stop - s.start) for n, s in zip(self.names, self.slices)})
+        # nn.ModuleDict keys may not contain dots
+        self.linears = nn.ModuleDict()
+        for name, (a, b) in cfg.layers().items():
+            layer = nn.Linear(a, b)
+            init_linear(cfg, layer)
+            self.linears[name.replace(".", "/")] = layer
+
+    def linear(self, name: str, h: torch.Tensor) -> torch.Tensor:
+        """Apply the linear layer ``name`` (a :meth:`VAEConfig.layers` name) to ``h``."""
+        return self.linears[name.replace(".", "/")](h)
+
+    def layer(self, name: str) -> nn.Linear:
+        return self.linears[name.replace(".", "/")]
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of :math:`q(z \\mid x)` for inputs ``x`` of shape (N, 28)."""
         if x.shape[-1] != DIM:
             raise LipboundError(f"MultimodalVAE expects inputs of width {DIM}, got shape {tuple(x.shape)}")
-        h = torch.cat([self.enc[n](x[..., s]) for n, s in zip(self.names, self.slices)], dim=-1)
-        h = self.enc_shared(h)
-        return self.z_mean(h), self.z_logvar(h)
+        return encode_with(self.config, self.linear, x)
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance (each (N, 28), in column order) of the output distribution at ``z``."""
-        h = self.dec_shared(z)
-        hs = [self.dec[n](h) for n in self.names]
-        mean = torch.cat([self.out_mean[n](g) for n, g in zip(self.names, hs)], dim=-1)
-        logvar = torch.cat([_squash(self.out_logvar[n](g)) for n, g in zip(self.names, hs)], dim=-1)
-        return mean, logvar
+        return decode_with(self.config, self.linear, z)
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None):
         """``(out_mean, out_logvar, z_mean, z_logvar)``; decodes ``z_mean + exp(z_logvar / 2) * eps``,
@@ -169,25 +314,27 @@ class MultimodalVAE(nn.Module):
         :meth:`encode`'s mean up to float rounding (checked in the tests)."""
         cfg = self.config
         act = _ACTS[cfg.activation]
-        depth = len(cfg.hidden[self.names[0]])
         layers: list[nn.Module] = []
-        for k in range(depth):
-            blocks = [self.enc[n][2 * k] for n in self.names]
-            layers += [_block_diag(blocks), act()]
-        layers += [_copy(self.enc_shared[0]), act(), _copy(self.z_mean)]
+        for k in range(len(cfg.enc_hidden[self.names[0]])):
+            layers += [_block_diag([self.layer(f"enc.{m}.{k}") for m in self.names]), act()]
+        for k in range(len(cfg.enc_shared)):
+            layers += [_copy(self.layer(f"enc_shared.{k}")), act()]
+        layers.append(_copy(self.layer("z_mean")))
         return nn.Sequential(*layers).double()
 
     def decoder_mean_network(self) -> nn.Sequential:
         r"""The map :math:`z \mapsto \mu(z)` (output means, 28 columns in order) as one dense
-        ``nn.Sequential`` (float64): the first per-modality layers stacked, the later ones block-diagonal."""
+        ``nn.Sequential`` (float64): the first per-modality layers block-diagonal on the slices (or
+        stacked when every modality reads the whole shared layer), the later ones block-diagonal."""
         cfg = self.config
         act = _ACTS[cfg.activation]
-        depth = len(cfg.hidden[self.names[0]])
-        layers: list[nn.Module] = [_copy(self.dec_shared[0]), act()]
-        for k in range(depth):
-            blocks = [self.dec[n][2 * k] for n in self.names]
-            layers += [_stack(blocks) if k == 0 else _block_diag(blocks), act()]
-        layers.append(_block_diag([self.out_mean[n] for n in self.names]))
+        layers: list[nn.Module] = []
+        for k in range(len(cfg.dec_shared)):
+            layers += [_copy(self.layer(f"dec_shared.{k}")), act()]
+        for k in range(len(cfg.dec_hidden[self.names[0]])):
+            blocks = [self.layer(f"dec.{m}.{k}") for m in self.names]
+            layers += [_stack(blocks) if k == 0 and cfg.dec_slices is None else _block_diag(blocks), act()]
+        layers.append(_block_diag([self.layer(f"out_mean.{m}") for m in self.names]))
         return nn.Sequential(*layers).double()
 
 
@@ -216,8 +363,25 @@ def _stack(blocks: list[nn.Linear]) -> nn.Linear:
 
 
 def gaussian_nll(y: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    r"""Per-sample Gaussian negative log-likelihood :math:`\sum_d \tfrac12(\log 2\pi + \log\sigma_d^2 + (y_d-\mu_d)^2/\sigma_d^2)`."""
-    return 0.5 * (math.log(2 * math.pi) + logvar + (y - mean) ** 2 * torch.exp(-logvar)).sum(-1)
+    r"""Per-dimension Gaussian negative log-likelihood :math:`\tfrac12(\log 2\pi + \log\sigma_d^2 + (y_d-\mu_d)^2/\sigma_d^2)`
+    (same shape as ``y``)."""
+    return 0.5 * (math.log(2 * math.pi) + logvar + (y - mean) ** 2 * torch.exp(-logvar))
+
+
+def reconstruction_nll(cfg: VAEConfig, y: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    r"""Per-sample reconstruction term of ``cfg``'s loss (shape ``y.shape[:-1]``): the NLL summed over
+    the 28 dimensions (``likelihood="sum"``) or each modality's NLL divided by its number of
+    dimensions, summed over the modalities (``"per-modality-mean"``, the original's).
+
+    >>> cfg = VAEConfig()
+    >>> y = torch.zeros(1, 28)
+    >>> float(reconstruction_nll(cfg, y, y, torch.zeros(1, 28))) == 5 * 0.5 * math.log(2 * math.pi)
+    True
+    """
+    nll = gaussian_nll(y, mean, logvar)
+    if cfg.likelihood == "sum":
+        return nll.sum(-1)
+    return sum(nll[..., s].mean(-1) for s in MODALITIES.values())
 
 
 def latent_kl(z_mean: torch.Tensor, z_logvar: torch.Tensor) -> torch.Tensor:
@@ -236,6 +400,6 @@ def vae_loss(model: MultimodalVAE, x: torch.Tensor, y: torch.Tensor, beta: float
     zm, zl = model.encode(x)
     eps = torch.randn(zm.shape, generator=generator, dtype=zm.dtype)
     mean, logvar = model.decode(zm + torch.exp(0.5 * zl) * eps)
-    nll = gaussian_nll(y, mean, logvar).mean()
+    nll = reconstruction_nll(model.config, y, mean, logvar).mean()
     kl = latent_kl(zm, zl).mean()
     return nll + beta * kl, nll, kl

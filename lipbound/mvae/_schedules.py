@@ -1,9 +1,12 @@
 r"""KL weight (β) schedules of arXiv 2411.00522, as lipbound defines them exactly.
 
-The paper trains with four schedules: constant 1, constant 0, and two dynamic ones that decrease and
-then plateau at 0 or at 1. The summary available here does not give the dynamic formulas; lipbound
-uses the following (epochs :math:`e = 0, \dots, E-1`, decay length
-:math:`T = \max(1, \lceil f E \rceil)` with the decay fraction :math:`f` = :data:`DECAY_FRACTION`):
+The paper trains with four schedules named constant 1, constant 0, "dynamic decrease, plateau 0"
+and "dynamic decrease, plateau 1". The dynamic weight of the original code (Zambelli et al. 2020,
+``train_final_completeloss.py``) is :math:`\beta(e) = 1 - \min(e / 1000, 1)`: a linear fall from 1
+to 0 over the first **1000 of 80,000 epochs**, then 0. lipbound takes that fall and its length
+:math:`T` (:data:`PAPER_FALL_EPOCHS`; a run of :math:`E` epochs falls over
+:math:`T = \max(1, \operatorname{round}(E / 80))` epochs unless told otherwise, the original's
+proportion) and defines (epochs :math:`e = 0, 1, \dots`):
 
 .. math::
 
@@ -12,27 +15,25 @@ uses the following (epochs :math:`e = 0, \dots, E-1`, decay length
     \beta_{\text{dyn-0}}(e) = \begin{cases} 1 - e/T & e < T \\ 0 & e \ge T \end{cases}, \qquad
     \beta_{\text{dyn-1}}(e) = \begin{cases} 1 - e/T & e < T \\ 1 & e \ge T \end{cases}.
 
-Both dynamic schedules decrease linearly from 1 towards 0 during the first :math:`T` epochs; then the
-weight is *fixed* at its plateau, 0 or 1 (for ``dyn-1`` this is a jump back to 1, our reading of
-"decrease, then plateau at 1": the paper reports that after the weight is fixed the dynamic runs
-behave like their constant counterparts).
+``dyn-0`` is the original's schedule. ``dyn-1`` is lipbound's reading of "decrease, then plateau
+at 1" (the same fall, then the weight fixed at 1): the material available here does not define it
+(docs/mvae.md, "Schedules", states the gap).
 
->>> [round(beta("dyn-0", e, 4), 2) for e in range(4)]
-[1.0, 0.5, 0.0, 0.0]
->>> [round(beta("dyn-1", e, 4), 2) for e in range(4)]
-[1.0, 0.5, 1.0, 1.0]
+>>> [round(beta("dyn-0", e, 4), 2) for e in range(6)]
+[1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+>>> [round(beta("dyn-1", e, 4), 2) for e in range(6)]
+[1.0, 0.75, 0.5, 0.25, 1.0, 1.0]
 """
 
 from __future__ import annotations
-
-import math
 
 from ..errors import LipboundError
 
 #: the schedules, in the paper's order
 SCHEDULES: tuple[str, ...] = ("const-1", "const-0", "dyn-0", "dyn-1")
-#: fraction of the epochs spent decreasing in the dynamic schedules
-DECAY_FRACTION = 0.5
+#: the original's fall length (epochs) and run length: beta = 1 - min(epoch / 1000, 1) over 80,000 epochs
+PAPER_FALL_EPOCHS = 1000
+PAPER_EPOCHS = 80_000
 
 
 def check_schedule(name: str) -> str:
@@ -42,21 +43,25 @@ def check_schedule(name: str) -> str:
     return name
 
 
-def decay_epochs(epochs: int, fraction: float = DECAY_FRACTION) -> int:
-    r""":math:`T = \max(1, \lceil f E \rceil)`."""
-    return max(1, math.ceil(fraction * epochs))
+def fall_epochs(epochs: int) -> int:
+    r"""The default fall length of a run of ``epochs`` epochs: the original's proportion
+    (1000 of 80,000), :math:`T = \max(1, \operatorname{round}(E / 80))`.
+
+    >>> fall_epochs(80_000), fall_epochs(400), fall_epochs(10)
+    (1000, 5, 1)
+    """
+    return max(1, round(epochs * PAPER_FALL_EPOCHS / PAPER_EPOCHS))
 
 
-def beta(schedule: str, epoch: int, epochs: int, fraction: float = DECAY_FRACTION) -> float:
-    """The KL weight of ``schedule`` at ``epoch`` (0-based) of a run of ``epochs`` epochs."""
+def beta(schedule: str, epoch: int, fall: int) -> float:
+    """The KL weight of ``schedule`` at ``epoch`` (0-based) when the dynamic fall lasts ``fall`` epochs."""
     check_schedule(schedule)
-    if epochs < 1 or not 0 <= epoch < epochs:
-        raise LipboundError(f"epoch must lie in [0, {epochs}) with epochs >= 1, got epoch={epoch}, epochs={epochs}")
+    if fall < 1 or epoch < 0:
+        raise LipboundError(f"need epoch >= 0 and a fall of at least one epoch, got epoch={epoch}, fall={fall}")
     if schedule == "const-1":
         return 1.0
     if schedule == "const-0":
         return 0.0
-    t = decay_epochs(epochs, fraction)
-    if epoch < t:
-        return 1.0 - epoch / t
+    if epoch < fall:
+        return 1.0 - epoch / fall
     return 0.0 if schedule == "dyn-0" else 1.0

@@ -1,4 +1,5 @@
-r"""Training runs of the multimodal VAE, one per (schedule, seed), with checkpoint and resume.
+r"""Training runs of the multimodal VAE, one per (schedule, seed), trained together as a vectorised
+ensemble (:class:`~lipbound.mvae.EnsembleVAE`), with checkpoint and resume.
 
 Layout of a results directory ``OUT`` (written by ``lipbound mvae train``, read by
 ``lipbound mvae measures`` and by the ledger's ``mvae-*`` claims):
@@ -52,22 +53,26 @@ from ..experiments._safety import (
 )
 from ._data import ICubData, load_icub
 from ._measures import diagnostics, measure_means, per_sample_measures
-from ._model import MultimodalVAE, VAEConfig, single_thread, vae_loss
-from ._schedules import SCHEDULES, beta, check_schedule
+from ._ensemble import EnsembleVAE
+from ._model import MultimodalVAE, VAEConfig, single_thread
+from ._schedules import SCHEDULES, beta, check_schedule, fall_epochs
 
 #: bump when training or the file layout changes: runs of an older format are then refused (a
 #: :class:`~lipbound.experiments.ConfigMismatchError` saying so), never silently reused or replaced
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run: schedule, seed, epochs and model/optimiser config."""
+    """One training run: schedule, seed, epochs, the dynamic schedules' fall length and the model/optimiser
+    config. ``fall`` defaults to :func:`~lipbound.mvae.fall_epochs` of ``epochs`` (the original's
+    proportion, 1000 of 80,000)."""
 
     schedule: str
     seed: int
     epochs: int
     config: VAEConfig = field(default_factory=VAEConfig)
+    fall: int | None = None
 
     def __post_init__(self) -> None:
         check_schedule(self.schedule)
@@ -75,14 +80,67 @@ class RunSpec:
             raise LipboundError(f"epochs must be at least 1, got {self.epochs}")
         if self.seed < 0:
             raise LipboundError(f"seeds must be non-negative, got {self.seed}")
+        if self.fall is None:
+            object.__setattr__(self, "fall", fall_epochs(self.epochs))
+        elif self.fall < 1:
+            raise LipboundError(f"the schedule's fall must last at least one epoch, got {self.fall}")
 
     @property
     def run_id(self) -> str:
         return f"{self.schedule}__seed{self.seed}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"schedule": self.schedule, "seed": self.seed, "epochs": self.epochs,
+        return {"schedule": self.schedule, "seed": self.seed, "epochs": self.epochs, "fall": self.fall,
                 "config": self.config.as_dict(), "format": FORMAT, "lipbound": __version__}
+
+
+#: the stated convergence criterion (:func:`convergence`): tolerances and the evaluation period
+CONVERGENCE_TOL = {"test_mse_rel": 0.05, "loss_rel": 0.02}
+#: every EVAL_EVERY epochs (and at the end) each run's test MSE and active units are recorded
+EVAL_EVERY = 10
+
+
+def _window_means(values: np.ndarray, w: int) -> tuple[float, float]:
+    return float(values[-2 * w:-w].mean()), float(values[-w:].mean())
+
+
+def convergence(history: Sequence[dict[str, float]], evals: Sequence[dict[str, float]], fall: int) -> dict[str, Any]:
+    r"""Whether a run has converged, by the stated criterion (:data:`CONVERGENCE_TOL`).
+
+    With :math:`W` the last tenth of the epochs (at least 5 epochs and 3 evaluations):
+
+    * **criterion** (what the findings compare has settled): the mean test MSE (full input) over the
+      evaluations of the last :math:`W` epochs differs from that of the :math:`W` epochs before by at
+      most 5% of it, and the number of active latent units is the same at the last three evaluations;
+    * reported beside it, not part of the verdict: the training loss's change over the last window as a
+      fraction of its fall since the schedule's weight was fixed (epoch :math:`T`); the Gaussian NLL
+      keeps falling while the output variances shrink towards their floor, long after the means settle.
+
+    Runs shorter than :math:`T + 2W` epochs, or with fewer than six evaluations, are ``"too short"``.
+    """
+    n = len(history)
+    w = max(5, n // 10)
+    tol = CONVERGENCE_TOL
+    out: dict[str, Any] = {
+        "criterion": f"test MSE (full input) mean over the last {w} epochs' evaluations within {tol['test_mse_rel']:.0%} "
+                     f"of the {w} epochs before, and the same number of active latent units at the last 3 evaluations",
+        "window_epochs": w}
+    ev = [e for e in evals if e["epoch"] > n - 2 * w]
+    last = [e for e in ev if e["epoch"] > n - w]
+    prev = [e for e in ev if e["epoch"] <= n - w]
+    if n < fall + 2 * w or len(evals) < 6 or not last or not prev:
+        return {**out, "converged": None, "status": "too short"}
+    m_prev, m_last = float(np.mean([e["mse"] for e in prev])), float(np.mean([e["mse"] for e in last]))
+    rel = abs(m_last - m_prev) / m_prev
+    units = [int(e["active_units"]) for e in evals[-3:]]
+    ok = bool(rel <= tol["test_mse_rel"] and len(set(units)) == 1)
+    losses = np.array([h["loss"] for h in history], dtype=float)
+    l_prev, l_last = _window_means(losses, w)
+    fall_since = float(losses[fall:fall + w].mean() - l_last)
+    return {**out, "converged": ok, "status": "converged" if ok else "still changing",
+            "test_mse_rel_change": rel, "active_units_last3": units,
+            "loss_window_change": l_prev - l_last, "loss_fall_since_fixed": fall_since,
+            "loss_settled": bool(fall_since > 0 and abs(l_prev - l_last) <= tol["loss_rel"] * fall_since)}
 
 
 def _save_torch(path: Path, obj: Any) -> None:
@@ -187,104 +245,211 @@ def train_run(spec: RunSpec, out: str | Path, data: ICubData | None = None, *,
               checkpoint_every: int = 25, lipsdp: bool = False, brackets: bool = True,
               on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
     """Train (or resume, or reuse) the run ``spec`` under ``out``; returns its ``done.json`` content.
-
-    ``brackets=False`` skips the Lipschitz brackets (:func:`stability`) of the finished model. The
-    run folder is locked while this process trains it.
+    The same as :func:`train_group` with one run.
 
     Raises:
         ConfigMismatchError: a finished run or a checkpoint of another spec (see :func:`check_runs`).
         CorruptCheckpointError: an unreadable ``done.json`` or checkpoint.
         RunLockedError: another process is training the run.
     """
-    run_dir = Path(out) / "runs" / spec.run_id
-    done_path = run_dir / "done.json"
-    state = check_runs([spec], out)[spec.run_id]
-    if state == "finished":
-        return read_json_marker(done_path)
-    with RunLock(run_dir):
-        if done_path.exists():  # another process finished it meanwhile
-            state, detail = _state(spec, out)
-            if state == "other-spec":
-                raise mismatch_error(Path(out), [(str(Path("runs") / spec.run_id), detail)], hint=_hint(out))
-            return read_json_marker(done_path)
-        return _train_locked(spec, run_dir, data, checkpoint_every=checkpoint_every, lipsdp=lipsdp,
-                             brackets=brackets, on_epoch=on_epoch)
+    cb = None if on_epoch is None else (lambda sp, e, r: on_epoch(e, r))
+    return train_group([spec], out, data, checkpoint_every=checkpoint_every, lipsdp=lipsdp, brackets=brackets,
+                       on_epoch=cb)[0]
 
 
-def _train_locked(spec: RunSpec, run_dir: Path, data: ICubData | None, *, checkpoint_every: int, lipsdp: bool,
-                  brackets: bool, on_epoch) -> dict[str, Any]:
-    done_path = run_dir / "done.json"
-    data = data or load_icub()
-    x_all = torch.as_tensor(data.train_input, dtype=torch.float32)
-    y_all = torch.as_tensor(data.train_target, dtype=torch.float32)
+def train_group(specs: Sequence[RunSpec], out: str | Path, data: ICubData | None = None, *,
+                checkpoint_every: int = 25, lipsdp: bool = False, brackets: bool = True,
+                on_epoch: Callable[[RunSpec, int, dict[str, float]], None] | None = None,
+                device: str | torch.device = "cpu") -> list[dict[str, Any]]:
+    """Train (or resume, or reuse) the runs ``specs`` (one architecture and optimiser config, one epoch
+    count) under ``out`` as **one vectorised ensemble** (:class:`~lipbound.mvae.EnsembleVAE`); returns
+    their ``done.json`` contents in order. Every run is checked first (:func:`check_runs`); finished
+    runs are reused; the others are locked, resumed from their checkpoints (runs checkpointed at
+    different epochs are trained as separate ensembles) and trained together. Each run keeps its own
+    files (checkpoint every ``checkpoint_every`` epochs, ``model.pt``, ``done.json``), so a run trained
+    in an ensemble is indistinguishable from one trained alone. ``device`` runs the ensemble there
+    (the random draws stay on the CPU generators, so a run's minibatches and noise do not depend on it).
+    """
+    from contextlib import ExitStack
+
+    if any(sp.config != specs[0].config or sp.epochs != specs[0].epochs for sp in specs):
+        raise LipboundError("an ensemble's runs must share the model config and the number of epochs")
+    if len({sp.run_id for sp in specs}) != len(specs):
+        raise LipboundError("an ensemble's runs must be distinct (schedule, seed) pairs")
+    out = Path(out)
+    states = check_runs(specs, out)
+    todo = [sp for sp in specs if states[sp.run_id] != "finished"]
+    if todo:
+        data = data or load_icub()
+        with ExitStack() as stack:
+            for sp in todo:
+                stack.enter_context(RunLock(out / "runs" / sp.run_id))
+            # another process may have finished some meanwhile (check_runs ran before the locks)
+            for sp in list(todo):
+                done_path = out / "runs" / sp.run_id / "done.json"
+                if done_path.exists():
+                    prev = read_json_marker(done_path).get("spec")
+                    if prev != sp.as_dict():
+                        raise mismatch_error(out, [(str(Path("runs") / sp.run_id), f"finished; {config_diff(prev, sp.as_dict())}")],
+                                             hint=_hint(out))
+                    todo.remove(sp)
+            resumed = {sp.run_id: _load_member(sp, out) for sp in todo}
+            for start in sorted({r[2] for r in resumed.values()}):
+                group = [sp for sp in todo if resumed[sp.run_id][2] == start]
+                _train_ensemble(group, [resumed[sp.run_id] for sp in group], out, data,
+                                checkpoint_every=checkpoint_every, lipsdp=lipsdp, brackets=brackets, on_epoch=on_epoch,
+                                device=torch.device(device))
+    return [read_json_marker(out / "runs" / sp.run_id / "done.json") for sp in specs]
+
+
+def _load_member(spec: RunSpec, out: Path) -> tuple[dict | None, list, int]:
+    """``(checkpoint tensors or None, history, start epoch)`` of a run (a fresh run: None, [], 0)."""
+    ckpt_path = out / "runs" / spec.run_id / "checkpoint.pt"
+    if not ckpt_path.is_file():
+        return None, [], 0
+    ck = load_checkpoint(ckpt_path)
+    if ck.get("spec") != spec.as_dict():  # checked before; the file changed since
+        raise mismatch_error(out, [(str(Path("runs") / spec.run_id),
+                                    f"half-finished; {config_diff(ck.get('spec'), spec.as_dict())}")], hint=_hint(out))
+    try:
+        return ck, list(ck["history"]), int(ck["epoch"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise corrupt_error(ckpt_path, exc) from None
+
+
+def _member_init(spec: RunSpec) -> MultimodalVAE:
     torch.manual_seed(spec.seed)
-    model = MultimodalVAE(spec.config)
-    opt = torch.optim.Adam(model.parameters(), lr=spec.config.lr)
-    gen = torch.Generator().manual_seed(spec.seed)
-    history: list[dict[str, float]] = []
-    start = 0
-    ckpt_path = run_dir / "checkpoint.pt"
-    if ckpt_path.is_file():
-        ck = load_checkpoint(ckpt_path)
-        if ck.get("spec") != spec.as_dict():  # checked before; the file changed since
-            raise mismatch_error(run_dir, [(str(run_dir), f"half-finished; {config_diff(ck.get('spec'), spec.as_dict())}")],
-                                 hint=_hint(run_dir.parent.parent))
-        try:
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optim"])
-            gen.set_state(ck["gen"])
-            history, start = list(ck["history"]), int(ck["epoch"])
-        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-            raise corrupt_error(ckpt_path, exc) from None
+    return MultimodalVAE(spec.config)
+
+
+def _train_ensemble(specs: list[RunSpec], resumed: list[tuple], out: Path, data: ICubData, *, checkpoint_every: int,
+                    lipsdp: bool, brackets: bool, on_epoch, device: torch.device) -> None:
+    cfg, epochs = specs[0].config, specs[0].epochs
+    members = [_member_init(sp) for sp in specs]
+    gens = [torch.Generator().manual_seed(sp.seed) for sp in specs]
+    histories = [r[1] for r in resumed]
+    evals = [list((r[0] or {}).get("evals", [])) for r in resumed]
+    start = resumed[0][2]
+    ens = EnsembleVAE.from_members(members).to(device)
+    opt = torch.optim.Adam(ens.parameters(), lr=cfg.lr)
+    if start > 0:
+        _restore(ens, opt, gens, [r[0] for r in resumed], specs, out)
+    x_all = torch.as_tensor(data.train_input, dtype=torch.float32, device=device)
+    y_all = torch.as_tensor(data.train_target, dtype=torch.float32, device=device)
+    test = torch.as_tensor(data.test, dtype=torch.float32, device=device)
+    n, bs = len(x_all), cfg.batch_size
+    n_batches = n // bs if cfg.drop_last and n >= bs else -(-n // bs)
+    rows = min(n, n_batches * bs)  # rows seen per epoch (the original drops the last incomplete batch)
     with single_thread():
-        _epochs(spec, model, opt, gen, x_all, y_all, history, start, ckpt_path, checkpoint_every, on_epoch)
-        _save_torch(run_dir / "model.pt", model.state_dict())
-        per = per_sample_measures(model, data.test)
-        done = {
-            "spec": spec.as_dict(),
-            "run_id": spec.run_id,
-            "history": history,
-            "train_seconds": sum(h["seconds"] for h in history),
-            "measures": measure_means(per),
-            "diagnostics": diagnostics(model, data.test),
-            "lipschitz": stability(model, data.test, seed=spec.seed, lipsdp=lipsdp) if brackets else [],
-        }
+        for epoch in range(start, epochs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            betas = torch.tensor([beta(sp.schedule, epoch, sp.fall) for sp in specs], device=device)
+            perms = [torch.randperm(n, generator=g) for g in gens]
+            tot = torch.zeros(3, len(specs), dtype=torch.float64, device=device)
+            for j in range(n_batches):
+                idx = torch.stack([p[j * bs:(j + 1) * bs] for p in perms]).to(device)
+                eps = torch.stack([torch.randn((idx.shape[1], cfg.latent), generator=g) for g in gens]).to(device)
+                loss, nll, kl = ens.losses(x_all[idx], y_all[idx], eps, betas)
+                opt.zero_grad()
+                loss.sum().backward()
+                opt.step()
+                tot += torch.stack([loss, nll, kl]).detach().double() * (idx.shape[1] / rows)
+            if not torch.isfinite(tot).all():
+                bad = [sp.run_id for k, sp in enumerate(specs) if not torch.isfinite(tot[:, k]).all()]
+                raise LipboundError(f"run(s) {', '.join(bad)}: non-finite loss at epoch {epoch}; lower the learning rate")
+            secs, cpu = (time.perf_counter() - t0) / len(specs), (time.process_time() - c0) / len(specs)
+            for k, sp in enumerate(specs):
+                rec = {"epoch": epoch, "beta": float(betas[k]), "loss": float(tot[0, k]), "nll": float(tot[1, k]),
+                       "kl": float(tot[2, k]), "seconds": secs, "cpu_seconds": cpu}
+                histories[k].append(rec)
+                if on_epoch is not None:
+                    on_epoch(sp, epoch, rec)
+            if (epoch + 1) % EVAL_EVERY == 0 or epoch + 1 == epochs:
+                for k, rec in enumerate(_evaluate(ens, test)):
+                    evals[k].append({"epoch": epoch + 1, **rec})
+            if (epoch + 1) % checkpoint_every == 0 and epoch + 1 < epochs:
+                _checkpoint(ens, opt, gens, histories, evals, specs, out, epoch + 1)
+        for k, sp in enumerate(specs):
+            _finish(sp, ens.member(k).cpu(), histories[k], evals[k], out, data, lipsdp=lipsdp, brackets=brackets)
+
+
+@torch.no_grad()
+def _evaluate(ens: EnsembleVAE, test: torch.Tensor) -> list[dict[str, float]]:
+    """Each member's test MSE (full input, decoded at the latent mean; overall and per modality) and
+    active latent units (Var_x mu_z(x)_j > ACTIVE_THRESHOLD): monitoring only, nothing is tuned on it."""
+    from ._data import MODALITIES
+    from ._measures import ACTIVE_THRESHOLD
+
+    x = test.expand(ens.size, *test.shape)
+    zm, _ = ens.encode(x)
+    mean, _ = ens.decode(zm)
+    err = (mean - x) ** 2
+    out = []
+    for k in range(ens.size):
+        rec = {"mse": float(err[k].mean())}
+        rec.update({f"mse:{m}": float(err[k][:, s].mean()) for m, s in MODALITIES.items()})
+        rec["active_units"] = int((zm[k].var(dim=0) > ACTIVE_THRESHOLD).sum())
+        out.append(rec)
+    return out
+
+
+def _adam_state(opt: torch.optim.Optimizer, p: torch.Tensor) -> dict:
+    return opt.state.get(p, {})
+
+
+def _checkpoint(ens: EnsembleVAE, opt, gens, histories, evals, specs, out: Path, epoch: int) -> None:
+    """One checkpoint per run: its slice of every stacked parameter and of Adam's moments."""
+    named = dict(ens.named_parameters())
+    for k, sp in enumerate(specs):
+        tensors: dict[str, Any] = {"gen": gens[k].get_state()}
+        for name, p in named.items():
+            st = _adam_state(opt, p)
+            tensors[f"param:{name}"] = p.detach()[k].cpu().clone()
+            if st:
+                tensors[f"exp_avg:{name}"] = st["exp_avg"][k].cpu().clone()
+                tensors[f"exp_avg_sq:{name}"] = st["exp_avg_sq"][k].cpu().clone()
+                tensors[f"step:{name}"] = torch.as_tensor(st["step"]).cpu().clone()
+        save_checkpoint(out / "runs" / sp.run_id / "checkpoint.pt", tensors,
+                        {"spec": sp.as_dict(), "history": histories[k], "evals": evals[k], "epoch": epoch})
+
+
+def _restore(ens: EnsembleVAE, opt, gens, cks: list[dict], specs, out: Path) -> None:
+    named = dict(ens.named_parameters())
+    try:
+        with torch.no_grad():
+            for name, p in named.items():
+                p.copy_(torch.stack([ck[f"param:{name}"] for ck in cks]))
+                if f"exp_avg:{name}" in cks[0]:
+                    opt.state[p] = {"step": cks[0][f"step:{name}"].clone(),
+                                    "exp_avg": torch.stack([ck[f"exp_avg:{name}"] for ck in cks]).to(p.device),
+                                    "exp_avg_sq": torch.stack([ck[f"exp_avg_sq:{name}"] for ck in cks]).to(p.device)}
+        for g, ck in zip(gens, cks):
+            g.set_state(ck["gen"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        raise corrupt_error(out / "runs" / specs[0].run_id / "checkpoint.pt", exc) from None
+
+
+def _finish(spec: RunSpec, model: MultimodalVAE, history: list, evals: list, out: Path, data: ICubData, *, lipsdp: bool,
+            brackets: bool) -> None:
+    run_dir = out / "runs" / spec.run_id
+    _save_torch(run_dir / "model.pt", model.state_dict())
+    per = per_sample_measures(model, data.test)
+    done = {
+        "spec": spec.as_dict(),
+        "run_id": spec.run_id,
+        "history": history,
+        "train_seconds": sum(h["seconds"] for h in history),
+        "evals": evals,
+        "convergence": convergence(history, evals, spec.fall),
+        "measures": measure_means(per),
+        "diagnostics": diagnostics(model, data.test),
+        "lipschitz": stability(model, data.test, seed=spec.seed, lipsdp=lipsdp) if brackets else [],
+    }
     with no_interrupt():
-        atomic_write_json(done_path, done)
-        if ckpt_path.exists():
-            ckpt_path.unlink()
-    return done
-
-
-def _epochs(spec, model, opt, gen, x_all, y_all, history, start, ckpt_path, checkpoint_every, on_epoch) -> None:
-    n = len(x_all)
-    bs = spec.config.batch_size
-    for epoch in range(start, spec.epochs):
-        t0, c0 = time.perf_counter(), time.process_time()
-        b = beta(spec.schedule, epoch, spec.epochs)
-        model.train()
-        perm = torch.randperm(n, generator=gen)
-        tot = {"loss": 0.0, "nll": 0.0, "kl": 0.0}
-        for k in range(0, n, bs):
-            i = perm[k:k + bs]
-            loss, nll, kl = vae_loss(model, x_all[i], y_all[i], b, generator=gen)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            w = len(i) / n
-            tot["loss"] += loss.item() * w
-            tot["nll"] += nll.item() * w
-            tot["kl"] += kl.item() * w
-        if not all(np.isfinite(v) for v in tot.values()):
-            raise LipboundError(f"run {spec.run_id}: non-finite loss at epoch {epoch} ({tot}); lower the learning rate")
-        rec = {"epoch": epoch, "beta": b, **tot, "seconds": time.perf_counter() - t0,
-               "cpu_seconds": time.process_time() - c0}
-        history.append(rec)
-        if on_epoch is not None:
-            on_epoch(epoch, rec)
-        if (epoch + 1) % checkpoint_every == 0 and epoch + 1 < spec.epochs:
-            save_checkpoint(ckpt_path, {"model": model.state_dict(), "optim": opt.state_dict(), "gen": gen.get_state()},
-                            {"spec": spec.as_dict(), "history": history, "epoch": epoch + 1})
+        atomic_write_json(run_dir / "done.json", done)
+        ckpt = run_dir / "checkpoint.pt"
+        if ckpt.exists():
+            ckpt.unlink()
 
 
 def load_model(out: str | Path, run_id: str) -> MultimodalVAE:
@@ -315,15 +480,11 @@ def completed_runs(out: str | Path) -> list[dict[str, Any]]:
 
 def train_all(schedules: Sequence[str], seeds: Sequence[int], epochs: int, out: str | Path, *,
               config: VAEConfig | None = None, data: ICubData | None = None, lipsdp: bool = False,
-              brackets: bool = True, on_epoch: Callable[[RunSpec, int, dict[str, float]], None] | None = None) -> list[dict[str, Any]]:
-    """:func:`train_run` for every (schedule, seed); returns the ``done.json`` contents in that order.
-    Every run is checked (:func:`check_runs`) before the first is trained."""
+              brackets: bool = True, fall: int | None = None, checkpoint_every: int = 25,
+              on_epoch: Callable[[RunSpec, int, dict[str, float]], None] | None = None) -> list[dict[str, Any]]:
+    """Every (schedule, seed) run trained as one vectorised ensemble (:func:`train_group`); returns the
+    ``done.json`` contents in that order. Every run is checked (:func:`check_runs`) before any training."""
     config = config or VAEConfig()
-    specs = [RunSpec(s, int(k), epochs, config) for s in schedules for k in seeds]
-    check_runs(specs, out)
-    data = data or load_icub()
-    res = []
-    for spec in specs:
-        cb = None if on_epoch is None else (lambda e, r, spec=spec: on_epoch(spec, e, r))
-        res.append(train_run(spec, out, data, lipsdp=lipsdp, brackets=brackets, on_epoch=cb))
-    return res
+    specs = [RunSpec(s, int(k), epochs, config, fall) for s in schedules for k in seeds]
+    return train_group(specs, out, data, lipsdp=lipsdp, brackets=brackets, checkpoint_every=checkpoint_every,
+                       on_epoch=on_epoch)
