@@ -447,7 +447,7 @@ def test_findings_label_states_the_effect_and_convergence(monkeypatch):
     monkeypatch.setattr(_findings, "study", lambda: st)
     out = _findings.EVALUATORS["const0-beats-const1"].evaluate({})
     assert out.ok and "ratio" in out.label and "95% CI" in out.label and "20 seeds" in out.label
-    assert "39/40 runs converged" in out.label
+    assert "39/40 runs converged" in out.label and "10 epochs" in out.label
     assert out.counterexample["comparisons"][0]["verdict"] == "supported"
     json.dumps(out.counterexample)  # JSON-safe
 

@@ -39,7 +39,8 @@ def study() -> Study:
 def _conv(st: Study, schedules) -> str:
     runs = [r for s in schedules for r in st.runs(s)]
     n = sum(1 for r in runs if r["convergence"].get("converged"))
-    return f"{n}/{len(runs)} runs converged"
+    return (f"{st.setting['epochs']} epochs; {n}/{len(runs)} runs converged (test MSE within 5% over the last tenth, "
+            "active units stable)")
 
 
 def _compare(name: str, a: np.ndarray, b: np.ndarray, claimed: str) -> dict:
