@@ -102,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         pr = PRESETS[name]
         model_epochs = 4 * len(pr["seeds"]) * pr["epochs"]
         lines.append(f"- preset `{name}` ({4 * len(pr['seeds'])} runs x {pr['epochs']} epochs = {model_epochs:,} model-epochs) "
-                     f"at the E = {n} rate on this device: **{model_epochs / rate / 60:.0f} min** projected "
-                     "(one process; the CLI's study ran as two processes of 40 runs, one per core)")
+                     f"at the E = {n} rate on this device: **{model_epochs / rate / 60:.0f} min** projected in one process, "
+                     f"**{model_epochs / rate / 120:.0f} min** with `--workers 2` (the CLI's default on a 2-core CPU: two "
+                     "ensembles of half the runs, one per core, if both cores are free)")
     if not args.device.startswith("cuda"):
         lines.append(f"- on a GPU: not measured (no GPU on this machine); the paper preset's {PAPER_EPOCHS:,} epochs are "
                      "560,000 Adam steps of one 80-member ensemble, so its time is 560,000 x the step time of that "

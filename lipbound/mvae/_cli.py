@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     t.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size (default: the variant's)")
     t.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate (default: the preset's)")
     t.add_argument("--device", default="cpu", help="torch device of the ensemble (cpu, cuda, cuda:1, ...)")
+    t.add_argument("--workers", type=positive_int, default=None,
+                   help="processes, one ensemble each (default: one per CPU core, at most 2, on cpu; 1 on cuda)")
     t.add_argument("--brackets", action=argparse.BooleanOptionalAction, default=True,
                    help="Lipschitz brackets of each finished model (default on)")
     t.add_argument("--lipsdp", action="store_true", help="add LipSDP-neuron upper bounds to the brackets (slower)")
@@ -68,6 +70,8 @@ def register(subparsers) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    import os
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -91,20 +95,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
     check_runs(specs, args.out)  # every run, before any training: another spec is an error, never replaced
     data = load_icub(args.data)
     console = Console(stderr=True)
-    console.print(f"training {len(specs)} runs ({', '.join(schedules)} x seeds {seeds[0]}..{seeds[-1]}) as one ensemble: "
+    workers = args.workers or (1 if device.type == "cuda" else max(1, min(2, os.cpu_count() or 1)))
+    workers = min(workers, len(specs))
+    console.print(f"training {len(specs)} runs ({', '.join(schedules)} x seeds {seeds[0]}..{seeds[-1]}) as "
+                  f"{'one ensemble' if workers == 1 else f'{workers} ensembles (one process each)'}: "
                   f"variant {args.variant}, {epochs} epochs, fall {specs[0].fall}, lr {cfg.lr:g}, batch {cfg.batch_size}, "
                   f"device {device}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("epochs", total=epochs)
-        first = specs[0]
+    if workers > 1:
+        from ._train import train_parallel
 
-        def on_epoch(spec, epoch, rec):
-            if spec is first:
-                progress.update(task, completed=epoch + 1, description=f"epoch {epoch + 1} ({spec.run_id} loss {rec['loss']:.3f})")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("processes finished", total=workers)
+            done = train_parallel(specs, args.out, workers=workers, data_folder=args.data, lipsdp=args.lipsdp,
+                                  brackets=args.brackets, device=str(device),
+                                  on_done=lambda ids: progress.advance(task))
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("epochs", total=epochs)
+            first = specs[0]
 
-        done = train_group(specs, args.out, data, lipsdp=args.lipsdp, brackets=args.brackets, on_epoch=on_epoch,
-                           device=device)
+            def on_epoch(spec, epoch, rec):
+                if spec is first:
+                    progress.update(task, completed=epoch + 1,
+                                    description=f"epoch {epoch + 1} ({spec.run_id} loss {rec['loss']:.3f})")
+
+            done = train_group(specs, args.out, data, lipsdp=args.lipsdp, brackets=args.brackets, on_epoch=on_epoch,
+                               device=device)
     for d in done:
         g, c = d["diagnostics"], d["convergence"]
         console.print(f"{d['run_id']}: test MSE {g['mse']:.4f}, latent KL {g['latent_kl']:.2f} nats, "

@@ -452,6 +452,54 @@ def _finish(spec: RunSpec, model: MultimodalVAE, history: list, evals: list, out
             ckpt.unlink()
 
 
+def _spec_from_dict(d: dict[str, Any]) -> RunSpec:
+    return RunSpec(d["schedule"], int(d["seed"]), int(d["epochs"]), VAEConfig.from_dict(d["config"]), int(d["fall"]))
+
+
+def _train_part(spec_dicts: list[dict], out: str, data_folder: str | None, lipsdp: bool, brackets: bool,
+                device: str) -> list[str]:  # runs in a worker process
+    from ._data import load_icub
+
+    specs = [_spec_from_dict(d) for d in spec_dicts]
+    train_group(specs, out, load_icub(data_folder), lipsdp=lipsdp, brackets=brackets, device=device)
+    return [sp.run_id for sp in specs]
+
+
+def train_parallel(specs: Sequence[RunSpec], out: str | Path, *, workers: int, data_folder: str | None = None,
+                   lipsdp: bool = False, brackets: bool = True, device: str = "cpu",
+                   on_done: Callable[[list[str]], None] | None = None) -> list[dict[str, Any]]:
+    """:func:`train_group` split over ``workers`` processes (one ensemble each, one torch thread each:
+    on a CPU, one per core is fastest). Runs are dealt round-robin, so each process gets every schedule.
+    Every run is checked first (:func:`check_runs`); a worker's error stops the others (their runs keep
+    their last checkpoints) and is raised here. Returns the ``done.json`` contents in the order of ``specs``."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from ..experiments._sweep import _terminate_pool
+
+    states = check_runs(specs, out)
+    todo = [sp for sp in specs if states[sp.run_id] != "finished"]
+    parts = [p for p in ([sp.as_dict() for sp in todo[k::workers]] for k in range(max(1, workers))) if p]
+    if len(parts) <= 1:
+        train_group(specs, out, load_icub(data_folder), lipsdp=lipsdp, brackets=brackets, device=device)
+    else:
+        pool = ProcessPoolExecutor(max_workers=len(parts), mp_context=mp.get_context("spawn"))
+        try:
+            pending = {pool.submit(_train_part, part, str(out), data_folder, lipsdp, brackets, str(device)) for part in parts}
+            while pending:
+                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for f in done:
+                    ids = f.result()
+                    if on_done is not None:
+                        on_done(ids)
+        except BaseException:
+            _terminate_pool(pool)
+            raise
+        else:
+            pool.shutdown(wait=True)
+    return [read_json_marker(Path(out) / "runs" / sp.run_id / "done.json") for sp in specs]
+
+
 def load_model(out: str | Path, run_id: str) -> MultimodalVAE:
     """The trained model of run ``run_id`` under ``out`` (float64, eval mode)."""
     run_dir = Path(out) / "runs" / run_id
