@@ -82,5 +82,52 @@ def prove_l2_step() -> ProofResult:
 PROOFS = {"unit-spectral-bound": prove_unit_spectral_bound, "composed-scale-free": prove_composed_scale_free,
           "l2-step-preserves-ratios": prove_l2_step}
 
+
+
+# ----------------------------------------------------------------------------- the j != i readings
+# Definition 4.1 with alpha_i = (1/c) sum_{j != i} s_ij, c = M - 1 ("others") or M ("others-over-M").
+J_NE_I = ("others", "others-over-M")
+
+
+def prove_unit_spectral_bound_under(pairs: str) -> ProofResult:
+    from proofs.thm_4_1 import prove_our_bound_under
+
+    steps = Steps()
+    steps.check(f"Theorem 4.1's identities for pairs={pairs} (proofs/thm_4_1.py, our-bound-{pairs})",
+                prove_our_bound_under(pairs).proved)
+    m, c0 = sp.Symbol("M", positive=True), sp.Symbol("c", positive=True)
+    div = m - 1 if pairs == "others" else m
+    # every w_i = c0: V <= c0 (S - c0) = (M - 1) c0^2, T <= sqrt((M c0^2)^2 - M c0^4) = c0^2 sqrt(M (M - 1))
+    bound = (2 * (m - 1) * c0**2 + c0**2 * sp.sqrt(m * (m - 1))) / div
+    want = c0**2 * (2 + sp.sqrt(m / (m - 1))) if pairs == "others" else c0**2 * (2 * (m - 1) + sp.sqrt(m * (m - 1))) / m
+    steps.check(f"(1/c)(2 (M-1) c^2 + c^2 sqrt(M(M-1))) == {want}", is_zero((bound - want).subs(m, sp.Symbol("M", integer=True,
+                                                                                                           positive=True) + 1)))
+    return steps.result(f"Theorem 4.1's identities for pairs={pairs!r} plus the arithmetic for any M")
+
+
+def prove_composed_scale_free_under(pairs: str) -> ProofResult:
+    steps = Steps()
+    ws, xs, _ = instance(2, 2, 2, pairs)
+    t = sp.Symbol("t", positive=True)
+    unit = lambda v: v / sp.sqrt((v.T * v)[0, 0])  # noqa: E731
+    g = attention(ws, [unit(x) for x in xs], pairs)
+    g_t = attention(ws, [unit(t * x) for x in xs], pairs)
+    steps.check(f"g(t x) == g(x) for t > 0 (M = 2, d = k = 2, pairs={pairs})", is_zero(g_t - g))
+    eps = sp.Symbol("epsilon", positive=True)
+    eye = sp.eye(2)
+    e1, e2 = sp.Matrix([1, 0]), sp.Matrix([0, 1])
+    gx = attention([eye, eye], [e1, e1], pairs)  # normalised x = (eps e1, e1)
+    gy = attention([eye, eye], [e2, e1], pairs)  # normalised y = (eps e2, e1)
+    quotient = (gx - gy).norm() / (sp.sqrt(2) * eps)
+    steps.check("witness quotient -> oo as eps -> 0+", sp.limit(quotient, eps, 0, "+") == sp.oo)
+    bound = 2 + sp.sqrt(2) if pairs == "others" else (2 + sp.sqrt(2)) / 2  # the reading's bound for this witness
+    steps.check(f"the reading: quotient <= {bound} at eps = 1e-6", bool(quotient.subs(eps, sp.Rational(1, 10**6)) <= bound))
+    return steps.result(f"exact identity on M = 2, d = k = 2, and the exact witness W_i = I_2; pairs={pairs!r}")
+
+
+for _p in J_NE_I:
+    PROOFS[f"unit-spectral-bound-{_p}"] = lambda p=_p: prove_unit_spectral_bound_under(p)
+    PROOFS[f"composed-scale-free-{_p}"] = lambda p=_p: prove_composed_scale_free_under(p)
+
 if __name__ == "__main__":
     sys.exit(main(PROOFS, "sec-4.5"))

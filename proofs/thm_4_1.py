@@ -20,7 +20,7 @@ import sys
 import sympy as sp
 
 from lipbound.claims._ledger import ProofResult
-from proofs._attention import instance, stacked
+from proofs._attention import attention, divisor, instance, stacked
 from proofs._common import Steps, is_nonnegative, is_zero, main
 
 SCOPE = "identities on a symbolic instance M = 2, d = k = 2; norm inequalities are the standard ones cited"
@@ -176,6 +176,150 @@ PROOFS = {
     "regime-below": prove_regime_below,
     "regime-above": refute_regime_above,
 }
+
+
+
+# ----------------------------------------------------------------------------- the j != i readings
+# Definition 4.1 with alpha_i = (1/c) sum_{j != i} s_ij, c = M - 1 ("others") or M ("others-over-M").
+J_NE_I = ("others", "others-over-M")
+
+
+def _scalar_ours(m: int, pairs: str, w2):
+    """lipbound's j != i bound for M scalar modalities with W_i = w (R = 1): V = (M - 1) w^2 (S - w_i = (M-1) w
+    <= sigma sqrt(M-1) = sqrt(M(M-1)) w), T = min(M w^2, w^2 sqrt(M^2 - M)) = w^2 sqrt(M(M-1))."""
+    c = divisor(m, pairs)
+    return (2 * (m - 1) * w2 + sp.sqrt(m * (m - 1)) * w2) / c
+
+
+def prove_our_bound_under(pairs: str) -> ProofResult:
+    from proofs.lemma_4_1 import closed_block_others
+
+    steps = Steps()
+    m, d, k = 2, 2, 2
+    ws, xs, f = instance(m, d, k, pairs)
+    c = divisor(m, pairs)
+    jac = f.jacobian(stacked(xs))
+    closed = sp.Matrix.vstack(*[sp.Matrix.hstack(*[closed_block_others(ws, xs, i, kk, pairs) for kk in range(m)])
+                                for i in range(m)])
+    steps.check(f"J == D + X G' (Lemma 4.1, pairs={pairs}: no s_ii term)", is_zero(jac - closed))
+    ps = [w * x for w, x in zip(ws, xs)]
+    rs = [sum((ps[j] for j in range(m) if j != i), sp.zeros(k, 1)) for i in range(m)]
+    a = sp.diag(*[(r.T * w) for r, w in zip(rs, ws)])  # row i holds r_i^T W_i in block i
+    steps.check("A' A'^T == diag(||W_i^T r_i||^2), r_i = sum_(j != i) p_j, so ||A'|| = max_i ||W_i^T r_i|| <= R V",
+                is_zero(a * a.T - sp.diag(*[(r.T * w * w.T * r)[0, 0] for r, w in zip(rs, ws)])))
+    g1 = sp.Matrix.vstack(*[sp.Matrix.hstack(*[(ws[kk].T * ps[i]).T if kk != i else sp.zeros(1, d) for kk in range(m)])
+                            for i in range(m)])
+    rows_ok = all(is_zero(g1[i, :] - ps[i].T * sp.Matrix.hstack(*[ws[kk] if kk != i else sp.zeros(k, d)
+                                                                    for kk in range(m)])) for i in range(m))
+    steps.check("row i of G_1' == p_i^T W_(-i) (W with block i zeroed, ||W_(-i)|| <= sigma): ||G_1'|| <= R sigma l2",
+                rows_ok)
+    steps.check("||G_1'||_F^2 == sum_i sum_(k != i) ||W_k^T p_i||^2 <= R^2 ((sum w^2)^2 - sum w^4)",
+                is_zero(sum(v**2 for v in g1) - sum((ps[i].T * ws[kk] * ws[kk].T * ps[i])[0, 0]
+                                                   for i in range(m) for kk in range(m) if kk != i)))
+    g = sp.Matrix.vstack(*[sp.Matrix.hstack(*[((ws[i].T * rs[i]) if kk == i else ws[kk].T * ps[i]).T / c
+                                              for kk in range(m)]) for i in range(m)])
+    steps.check("G' == (A' + G_1') / c; then ||J|| <= max|alpha_i| + R ||G'|| <= R^2 V / c + R^2 (V + T) / c",
+                is_zero(g - (a + g1) / c))
+    return steps.result(SCOPE + f"; pairs={pairs!r}")
+
+
+def prove_paper_bound_under(pairs: str) -> ProofResult:
+    steps = Steps()
+    ws, xs, _ = instance()
+    ys = [sp.Matrix(2, 1, lambda r_, _c, i=i: sp.Symbol(f"y{i}_{r_}", real=True)) for i in range(2)]
+    s_ = lambda i, j, v: ((ws[i] * v[i]).T * (ws[j] * v[j]))[0, 0]  # noqa: E731
+    ident = s_(0, 1, xs) - s_(0, 1, ys) - ((ws[0] * xs[0]).T * ws[1] * (xs[1] - ys[1]))[0, 0] \
+        - ((ws[0] * (xs[0] - ys[0])).T * ws[1] * ys[1])[0, 0]
+    steps.check("Step 2: s_ij(x) - s_ij(y) == (W_i x_i)^T W_j (x_j - y_j) + (W_i (x_i - y_i))^T W_j y_j", is_zero(ident))
+    a_, b_ = sp.symbols("a b", real=True)
+    steps.check("Step 5: 2(4a^2 + b^2) - (2a + b)^2 == (2a - b)^2 >= 0",
+                is_zero(2 * (4 * a_**2 + b_**2) - (2 * a_ + b_) ** 2 - (2 * a_ - b_) ** 2))
+    for m in (2, 3, 4):
+        c = divisor(m, pairs)
+        a = sp.symbols(f"a0:{m}", real=True)
+        steps.check(f"M={m}: |alpha_i| <= ((M-1)/c) W^2 R^2 <= W^2 R^2 (c >= M - 1)", c >= m - 1)
+        steps.check(f"M={m}: sum_i sum_(j != i) a_j^2 == (M-1) sum_j a_j^2",
+                    is_zero(sum(a[j] ** 2 for i in range(m) for j in range(m) if j != i) - (m - 1) * sum(v**2 for v in a)))
+        jensen = [(m - 1) * sum(a[j] ** 2 for j in range(m) if j != i) - sum(a[j] for j in range(m) if j != i) ** 2
+                  - sum((a[j] - a[l]) ** 2 for j in range(m) for l in range(j + 1, m) if i not in (j, l))
+                  for i in range(m)]
+        steps.check(f"M={m}: (M-1) sum_(j != i) a_j^2 - (sum_(j != i) a_j)^2 == sum of squares, so "
+                    "sum_i (sum_(j != i) a_j / c)^2 <= sum_j a_j^2 and the factor stays 2 (4 + 1) = 10",
+                    all(is_zero(e) for e in jensen))
+    w, r = sp.symbols("w R", positive=True)
+    for m in (2, 3):
+        c = divisor(m, pairs)
+        sym = [sp.Matrix([[sp.Symbol(f"x{i}", real=True)]]) for i in range(m)]
+        f = attention([sp.Matrix([[w]])] * m, sym, pairs)
+        flat = stacked(sym)
+        jac = f.jacobian(flat).subs({v: r for v in flat})
+        v = sp.Matrix([r] * m)
+        steps.check(f"M={m}, scalar W_i = w, x* = (R, ..., R): J(x*) x* == 3 ((M-1)/c) w^2 R^2 x*, "
+                    f"so sup Lip / (sqrt(10) R^2 W_max^2) >= {sp.Rational(3 * (m - 1), c)}/sqrt(10)",
+                    is_zero(jac * v - 3 * sp.Rational(m - 1, c) * w**2 * r**2 * v))
+    return steps.result("the steps of Appendix C.2 with the average over j != i (M = 2, 3, 4), and the scalar "
+                        f"family attaining 3 (M-1)/c; pairs={pairs!r}")
+
+
+def prove_quadratic_in_r_under(pairs: str) -> ProofResult:
+    ws, xs, f = instance(2, 2, 2, pairs)
+    c = sp.Symbol("c", positive=True)
+    steps = Steps()
+    f_c = f.subs({v: c * v for x in xs for v in x}, simultaneous=True)
+    steps.check(f"f(cx) == c^3 f(x) (pairs={pairs})", is_zero(f_c - c**3 * f))
+    return steps.result(f"symbolic instance M = 2, d = k = 2; pairs={pairs!r}")
+
+
+def _scalar_corner(t, pairs: str):
+    """||J(1, 1)||_2 of M = 2 scalar modalities with W_i = t under ``pairs`` (a lower bound of Lip on B_1)."""
+    x1, x2 = sp.symbols("x1 x2", real=True)
+    f = attention([sp.Matrix([[t]])] * 2, [sp.Matrix([x1]), sp.Matrix([x2])], pairs)
+    j = f.jacobian([x1, x2]).subs({x1: 1, x2: 1})
+    return max(abs(e) for e in j.eigenvals())  # symmetric
+
+
+def refute_linear_in_w_under(pairs: str) -> ProofResult:
+    steps = Steps()
+    t = sp.Symbol("t", positive=True)
+    c = divisor(2, pairs)
+    steps.check(f"corner value ||J_tW(1, 1)|| == 3 t^2 / {c} (pairs={pairs})", is_zero(_scalar_corner(t, pairs) - 3 * t**2 / c))
+    up1 = sp.Min(sp.sqrt(10), _scalar_ours(2, pairs, sp.Integer(1)))  # paper-bound-* and our-bound-* at W = 1
+    low2 = _scalar_corner(sp.Integer(2), pairs)
+    steps.check(f"Lip(2W) == 2 Lip(W) on the scalar witness: but Lip(2W) >= {low2} > 2 x {sp.nsimplify(up1)} >= 2 Lip(W)",
+                not bool(low2 > 2 * up1))
+    return steps.result(f"exact witness: M = 2 scalar modalities, W_i = 1, R = 1; pairs={pairs!r}")
+
+
+def prove_regime_below_under(pairs: str) -> ProofResult:
+    steps = Steps()
+    steps.check(f"paper-bound-{pairs}: Lip <= sqrt(10) R^2 W_max^2 (proved above), so sqrt(10) R^2 omega < 1 "
+                "implies Lip < 1", prove_paper_bound_under(pairs).proved)
+    return steps.result(f"from paper-bound-{pairs}")
+
+
+#: the regime-above witnesses: (M, w^2) with sqrt(10) w^2 > 1 and lipbound's bound for the reading < 1
+ABOVE_WITNESS = {"others": (4, sp.Rational(3166, 10000)), "others-over-M": (2, sp.Rational(32, 100))}
+
+
+def refute_regime_above_under(pairs: str) -> ProofResult:
+    steps = Steps()
+    m, w2 = ABOVE_WITNESS[pairs]
+    ours = _scalar_ours(m, pairs, w2)
+    steps.check(f"M={m} scalar W_i^2 = {w2}: lipbound's bound == {sp.nsimplify(ours)} = {float(ours):.6f}",
+                is_zero(ours - _scalar_ours(m, pairs, sp.Integer(1)) * w2))
+    premise = sp.sqrt(10) * w2
+    steps.check(f"premise sqrt(10) w^2 = {float(premise):.6f} > 1 implies Lip > 1; but Lip <= {float(ours):.6f} < 1",
+                not (bool(premise > 1) and bool(ours < 1)))
+    return steps.result(f"exact witness: M = {m} scalar modalities, W_i^2 = {w2}, R = 1; pairs={pairs!r}")
+
+
+for _p in J_NE_I:
+    PROOFS[f"our-bound-{_p}"] = lambda p=_p: prove_our_bound_under(p)
+    PROOFS[f"paper-bound-{_p}"] = lambda p=_p: prove_paper_bound_under(p)
+    PROOFS[f"quadratic-in-R-{_p}"] = lambda p=_p: prove_quadratic_in_r_under(p)
+    PROOFS[f"linear-in-w-{_p}"] = lambda p=_p: refute_linear_in_w_under(p)
+    PROOFS[f"regime-below-{_p}"] = lambda p=_p: prove_regime_below_under(p)
+    PROOFS[f"regime-above-{_p}"] = lambda p=_p: refute_regime_above_under(p)
 
 if __name__ == "__main__":
     sys.exit(main(PROOFS, "thm-4.1"))

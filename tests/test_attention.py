@@ -24,7 +24,8 @@ VARIANTS = ["attention", "attention-scaled", "attention-regularized", "attention
 
 
 def by_hand(fusion: AttentionFusion, xs: list[np.ndarray]) -> np.ndarray:
-    """The fusion's output for one sample, recomputed with numpy loops from the raw parameters."""
+    """The fusion's output for one sample, recomputed with numpy loops from the raw parameters
+    (Definition 4.1's average over every j, j = i included: ``pairs="all"``)."""
     m = len(xs)
     if fusion.normalize_inputs:
         xs = [x / max(np.linalg.norm(x), fusion.eps) for x in xs]
@@ -82,6 +83,91 @@ def test_variant_matches_numpy(name, case):
     np.testing.assert_allclose(batched[0], want, rtol=RTOL, atol=RTOL * np.abs(want).max())
     if f.normalize_inputs:  # scale-free: the row of 2x equals the row of x
         np.testing.assert_allclose(batched[1], want, rtol=RTOL, atol=RTOL * np.abs(want).max())
+
+
+def by_hand_pairs(fusion: AttentionFusion, xs: list[np.ndarray], pairs: str) -> np.ndarray:
+    """Definition 4.1 under the readings of ``pairs`` by numpy loops: alpha_i = (1/c) sum over
+    j in J_i of s_ij, with J_i = every j ("all", c = M) or j != i ("others", c = M - 1;
+    "others-over-M", c = M). The scores are the switched ones (from :func:`by_hand`'s steps)."""
+    m = len(xs)
+    if fusion.normalize_inputs:
+        xs = [x / max(np.linalg.norm(x), fusion.eps) for x in xs]
+
+    def sn(w):
+        return w / max(np.linalg.svd(w, compute_uv=False)[0], 1e-12) if fusion.spectral_norm else w
+
+    w1 = [p.detach().numpy() for p in fusion.weights]
+    if fusion.projection == "linear":
+        proj = [sn(w) @ x for w, x in zip(w1, xs)]
+    else:
+        w2 = [p.detach().numpy() for p in fusion.weights2]
+        proj = [sn(b) @ np.maximum(sn(a) @ x, 0.0) for a, b, x in zip(w1, w2, xs)]
+    c = m - 1 if pairs == "others" else m
+    out = []
+    for i in range(m):
+        total = 0.0
+        for j in range(m):
+            if pairs != "all" and j == i:
+                continue
+            s = float(proj[i] @ proj[j])
+            total += s / math.sqrt(fusion.proj_dim) if fusion.scale else s
+        out.append(total / c * xs[i])
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("pairs", ["all", "others", "others-over-M"])
+@pytest.mark.parametrize("name", VARIANTS)
+@settings(max_examples=10)
+@given(case=fusion_cases())
+def test_pairs_reading_matches_numpy(name, pairs, case):
+    """Definition 4.1 under each reading of its average (``pairs``): the module's float64 output equals
+    the hand-written j != i (or all-j) sum, single and batched, for every variant and projection."""
+    f, xs = build(name, case, pairs=pairs)
+    want = by_hand_pairs(f, xs, pairs)
+    with torch.no_grad():
+        got = f([torch.from_numpy(x) for x in xs]).numpy()
+        batched = f([torch.from_numpy(np.stack([x, -x])) for x in xs]).numpy()
+    tol = RTOL * max(np.abs(want).max(), 1e-300)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=tol)
+    np.testing.assert_allclose(batched[0], want, rtol=RTOL, atol=tol)
+
+
+def test_pairs_default_is_bit_for_bit_the_all_reading():
+    """``pairs`` left out is ``"all"``, and gives exactly (bit for bit) the mean over every j, as before."""
+    case = {"m": 3, "dims": [2, 3, 1], "k": 2, "seed": 5, "input_scale": 1.0, "projection": "linear", "hidden": 1}
+    f, xs = build("attention", case)
+    g, _ = build("attention", case, pairs="all")
+    ts = [torch.from_numpy(x) for x in xs]
+    with torch.no_grad():
+        old = torch.cat([a * z for a, z in zip(f.scores(ts).mean(dim=-1).unbind(-1), ts)])
+        assert f.pairs == "all" and torch.equal(f(ts), old) and torch.equal(g(ts), old)
+    assert "pairs" not in repr(f) and "pairs='others'" in repr(build("attention", case, pairs="others")[0])
+
+
+def test_pairs_readings_differ_and_can_fail():
+    """The three readings give different outputs on a generic input (so each test above can fail), and
+    the j != i readings differ from each other by exactly the factor M / (M - 1)."""
+    case = {"m": 3, "dims": [2, 2, 2], "k": 2, "seed": 7, "input_scale": 1.0, "projection": "linear", "hidden": 1}
+    outs = {}
+    for p in ("all", "others", "others-over-M"):
+        f, xs = build("attention", case, pairs=p)
+        with torch.no_grad():
+            outs[p] = f([torch.from_numpy(x) for x in xs]).numpy()
+        assert not np.allclose(outs[p], by_hand_pairs(f, xs, "all" if p != "all" else "others"), rtol=1e-3)
+    np.testing.assert_allclose(outs["others"] * 2 / 3, outs["others-over-M"], rtol=1e-14)
+    assert not np.allclose(outs["all"], outs["others-over-M"], rtol=1e-3)
+
+
+def test_pairs_others_ignores_the_self_score():
+    """Under the j != i readings, alpha_i does not depend on s_ii: with M = 2 scalar modalities and
+    W = 1, f(x) = (x_1 x_2 x_1, x_1 x_2 x_2) / c exactly."""
+    x = [torch.tensor([3.0], dtype=torch.float64), torch.tensor([-0.5], dtype=torch.float64)]
+    for p, c in (("others", 1.0), ("others-over-M", 2.0)):
+        f = AttentionFusion([1, 1], proj_dim=1, pairs=p).double()
+        with torch.no_grad():
+            for w in f.weights:
+                w.fill_(1.0)
+            assert f(x).tolist() == [3.0 * -0.5 * 3.0 / c, 3.0 * -0.5 * -0.5 / c]
 
 
 def test_by_hand_detects_a_missing_scale():
@@ -190,6 +276,7 @@ def test_mlp2_default_hidden_is_proj_dim():
     ({"latent_dims": [2, 2], "projection": "mlp2", "hidden": 0}, ShapeMismatchError, "hidden must be positive"),
     ({"latent_dims": [2, 2], "hidden": 4}, ValueError, "hidden=4 only applies to projection='mlp2'"),
     ({"latent_dims": [2, 2], "eps": 0.0}, ValueError, "eps must be a finite positive number"),
+    ({"latent_dims": [2, 2], "pairs": "self"}, ValueError, "unknown pairs 'self'; choose one of all, others, others-over-M"),
 ])
 def test_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):

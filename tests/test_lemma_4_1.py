@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, target
+from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from lipbound.claims import Claim, check_claim
@@ -100,8 +100,71 @@ def test_proofs():
 def test_check_claim_end_to_end():
     rows = {r.reading: r for r in check_claim(CLAIM, examples=10, seed=0)}
     assert {k: r.status for k, r in rows.items()} == {
-        "blocks": "proved", "paper-cross-block": "proved", "paper-self-block": "refuted", "regularized": "proved"}
+        "blocks": "proved", "paper-cross-block": "proved", "paper-self-block": "refuted", "regularized": "proved",
+        **{f"{r}-{p}": "proved" for p in ("others", "others-over-M")
+           for r in ("blocks", "paper-self-block", "regularized")}}
     assert all(not r.unexpected for r in rows.values())
     cex = rows["paper-self-block"].counterexample
     assert cex["relative_block_error"] > L.JAC_RTOL
     CLAIM.validate()
+
+
+# ----------------------------------------------------------------------------- j != i readings of Definition 4.1
+J_NE_I = ("others", "others-over-M")
+
+
+@pytest.mark.parametrize("reading", [f"{r}-{p}" for p in J_NE_I for r in ("blocks", "paper-self-block")], ids=rid)
+@settings(max_examples=10)
+@given(case=jacobian_cases())
+def test_closed_forms_match_autograd_under_j_ne_i(reading, case):
+    """Lemma 4.1 under alpha_i = (1/c) sum_{j != i} s_ij: the closed form (no s_ii term) and Eq. 5 read with
+    the sum over j != i equal jacrev of AttentionFusion(pairs=...)."""
+    out = EV[reading].evaluate(case)
+    target(out.measured, label="relative block error")
+    assert out.ok, out.counterexample
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"regularized-{p}"))
+@settings(max_examples=10)
+@given(case=jacobian_cases(regularized=True))
+def test_regularized_chain_rule_under_j_ne_i(pairs, case):
+    out = EV[f"regularized-{pairs}"].evaluate(case)
+    assert out.ok, out.counterexample
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"paper-self-block-{p}"))
+def test_eq5_under_j_ne_i_on_the_witness_by_finite_differences(pairs):
+    """The witness refuting paper-self-block (M = 2 scalars, W = 1, x = (1, 1)) under the j != i readings:
+    central differences of the module give J_11 = 2 / c, which is Eq. 5 with the sum over j != i (and the
+    j = i closed form, 5/2 under 'all', does not)."""
+    c = 1.0 if pairs == "others" else 2.0
+    one = torch.ones(1, 1, dtype=torch.float64)
+    f = L.build_fusion([one, one], pairs=pairs)
+    h = 1e-6
+    x = [torch.ones(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)]
+    with torch.no_grad():
+        fd = (f([x[0] + h, x[1]])[0] - f([x[0] - h, x[1]])[0]) / (2 * h)
+    assert abs(float(fd) - 2.0 / c) < 1e-8
+    blk = L.jacobian_blocks([one, one], x, pairs=pairs)[0][0]
+    assert float(blk) == 2.0 / c
+    assert EV[f"paper-self-block-{pairs}"].evaluate(L.witness_paper_self_block()).ok
+    assert not EV["paper-self-block"].evaluate(L.witness_paper_self_block()).ok
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"blocks-{p}"))
+def test_j_ne_i_checks_can_fail(pairs):
+    """The j != i closed form against the module of another reading fails, in both directions, and the
+    'all' closed form against the j != i module fails: the readings are told apart."""
+    case = {"family": "gaussian", "M": 3, "k": 2, "dims": [2, 3, 1], "scale": 1.0, "R": 1.0, "seed": 5, "x_seed": 6}
+    other = "others-over-M" if pairs == "others" else "others"
+    assert not L._compare(case, lambda f, ws, xs: L.jacobian_blocks(ws, xs, pairs=pairs), switches={"pairs": other}).ok
+    assert not L._compare(case, lambda f, ws, xs: L.jacobian_blocks(ws, xs), switches={"pairs": pairs}).ok
+    assert not L._compare(case, lambda f, ws, xs: L.jacobian_blocks(ws, xs, pairs=pairs)).ok
+    assert EV[f"blocks-{pairs}"].evaluate(case).ok
+
+
+def test_proofs_under_j_ne_i():
+    for p in J_NE_I:
+        for r in ("blocks", "paper-self-block", "regularized"):
+            res = PROOFS[f"{r}-{p}"]()
+            assert res.proved is True, res.steps

@@ -142,3 +142,49 @@ def test_check_claim_end_to_end():
     assert rows["l2-step-preserves-ratios"].status == "proved"
     assert rows["spectral-top-singular-value"].status == "holds"
     CLAIM.validate()
+
+
+# ----------------------------------------------------------------------------- j != i readings of Definition 4.1
+J_NE_I = ("others", "others-over-M")
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"unit-spectral-bound-{p}"))
+@settings(max_examples=5)
+@given(case=cases())
+def test_unit_spectral_bound_under_j_ne_i(pairs, case):
+    """The fusion with pairs, spectral normalisation and normalised inputs: the ascent's lower bound stays
+    under Theorem 4.1's bound for the reading at R = 1, which with equal effective norms c is at most
+    (2 + sqrt(M/(M-1))) c^2 ('others') or (2(M-1) + sqrt(M(M-1)))/M c^2 ('others-over-M')."""
+    out = EV[f"unit-spectral-bound-{pairs}"].evaluate(case)
+    assert out.ok, out.counterexample
+    _, ws = S.effective(case, pairs)
+    m, c2 = len(ws), S.unit_constant(ws[0].shape[0], case["scale_scores"]) / 3
+    cap = (2 + math.sqrt(m / (m - 1))) * c2 if pairs == "others" else (2 * (m - 1) + math.sqrt(m * (m - 1))) / m * c2
+    assert S.unit_bound(ws, pairs) <= cap * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"composed-scale-free-{p}"))
+def test_composed_witness_under_j_ne_i_checked_with_numpy(pairs):
+    """W_i = I_2, x = (1e-6 e_1, e_1), y = (1e-6 e_2, e_1): under j != i g(x) - g(y) = (1/c)(e_1; e_1) by
+    hand (alpha_1 = alpha_2 = xhat_1 . xhat_2 / c), so the quotient is 1e6 / c."""
+    c = 1.0 if pairs == "others" else 2.0
+    ev = EV[f"composed-scale-free-{pairs}"]
+    case = ev.witness()
+    out = ev.evaluate(case)
+    assert not out.ok
+    xs = [np.array(v) / np.linalg.norm(v) for v in case["x"]]
+    ys = [np.array(v) / np.linalg.norm(v) for v in case["y"]]
+
+    def g(zs):
+        a = float(zs[0] @ zs[1]) / c
+        return np.concatenate([a * zs[0], a * zs[1]])
+
+    diff = np.linalg.norm(g(xs) - g(ys)) / np.linalg.norm(np.concatenate(case["x"]) - np.concatenate(case["y"]))
+    assert math.isclose(out.measured, diff, rel_tol=1e-9) and math.isclose(diff, 1e6 / c, rel_tol=1e-9)
+
+
+def test_proofs_under_j_ne_i():
+    for p in J_NE_I:
+        assert PROOFS[f"unit-spectral-bound-{p}"]().proved is True
+        res = PROOFS[f"composed-scale-free-{p}"]()
+        assert res.proved is False and res.steps[-1].startswith("FAILED")

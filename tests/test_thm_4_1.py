@@ -174,3 +174,89 @@ def test_weight_search_keeps_family():
                 assert torch.all(w1[w0 == 0] == 0)
             else:
                 assert torch.linalg.matrix_rank(w1) <= 1
+
+
+# ----------------------------------------------------------------------------- j != i readings of Definition 4.1
+J_NE_I = ("others", "others-over-M")
+
+
+def numpy_bound_others(ws, radius, pairs):
+    """lipbound's Theorem 4.1 bound for a j != i reading, recomputed in numpy from its formula:
+    (R^2/c)(2V + T), V = max_i w_i min(S - w_i, sigma sqrt(M-1)),
+    T = min(sigma sqrt(sum w^2), sqrt((sum w^2)^2 - sum w^4))."""
+    ws = [np.asarray(w, dtype=float) for w in ws]
+    m = len(ws)
+    w = [np.linalg.norm(a, 2) for a in ws]
+    sigma = np.linalg.norm(np.hstack(ws), 2)
+    s, l2 = sum(w), math.sqrt(sum(v * v for v in w))
+    v = max(wi * min(s - wi, sigma * math.sqrt(m - 1)) for wi in w)
+    t = min(sigma * l2, math.sqrt(l2**4 - sum(x**4 for x in w)))
+    return radius**2 / (m - 1 if pairs == "others" else m) * (2 * v + t)
+
+
+@pytest.mark.parametrize("reading", [f"{r}-{p}" for p in J_NE_I for r in ("our-bound", "paper-bound")], ids=rid)
+@settings(max_examples=5)
+@given(case=attention_weight_cases())
+def test_bounds_hold_under_j_ne_i(reading, case):
+    out = EV[reading].evaluate(case)
+    target(out.ratio, label="lower/bound")
+    assert out.ok, out.counterexample
+
+
+@pytest.mark.parametrize("reading", [f"{r}-{p}" for p in J_NE_I for r in ("quadratic-in-R", "regime-below")], ids=rid)
+@settings(max_examples=10)
+@given(case=attention_weight_cases())
+def test_identity_and_regime_under_j_ne_i(reading, case):
+    out = EV[reading].evaluate(case)
+    assert out.ok, out.counterexample
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"our-bound-{p}"))
+def test_j_ne_i_map_and_bound(pairs):
+    """attention_map(pairs) is the module's output with that pairs, its bound matches the numpy formula,
+    and a bound with the wrong divisor (M for 'others', M - 1 for 'others-over-M') is caught on scalars
+    (M = 2, W = 1: Lip >= ||J(1, 1)|| = 3 / c)."""
+    g = torch.Generator().manual_seed(1)
+    ws = [torch.randn(2, d, generator=g, dtype=torch.float64) for d in (2, 3, 1)]
+    f = AttentionFusion([2, 3, 1], proj_dim=2, pairs=pairs).double()
+    with torch.no_grad():
+        for p, w in zip(f.weights, ws):
+            p.copy_(w)
+        x = torch.randn(6, generator=g, dtype=torch.float64)
+        torch.testing.assert_close(A.attention_map(ws, x, pairs), f(list(torch.split(x, [2, 3, 1]))), rtol=1e-13, atol=0)
+    assert math.isclose(A.thm41_bound(ws, 1.5, pairs), numpy_bound_others(ws, 1.5, pairs), rel_tol=1e-12)
+    scalar = {"family": "scalar", "M": 2, "k": 1, "dims": [1, 1], "scale": 1.0, "R": 1.0, "seed": 3,
+              "weights": [[[1.0]], [[1.0]]]}
+    assert EV[f"our-bound-{pairs}"].evaluate(scalar).ok
+    wrong = "others-over-M" if pairs == "others" else "others"
+    low = float(torch.linalg.matrix_norm(torch.func.jacrev(lambda v: A.attention_map(
+        [torch.ones(1, 1, dtype=torch.float64)] * 2, v, pairs))(torch.ones(2, dtype=torch.float64)), ord=2))
+    assert math.isclose(low, 3.0 / (1 if pairs == "others" else 2), rel_tol=1e-12)
+    if pairs == "others":  # M / (M - 1) = 2: the bound with divisor M is below the corner value
+        assert A.thm41_bound([torch.ones(1, 1, dtype=torch.float64)] * 2, 1.0, wrong) < low
+    assert A.thm41_bound([torch.ones(1, 1, dtype=torch.float64)] * 2, 1.0, pairs) >= low
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"regime-above-{p}"))
+def test_regime_above_under_j_ne_i_is_refuted_on_its_witness(pairs):
+    """The witness: sqrt(10) R^2 W_max^2 > 1, and the numpy-recomputed bound of the reading is < 1."""
+    ev = EV[f"regime-above-{pairs}"]
+    case = ev.witness()
+    out = ev.evaluate(case)
+    assert not out.ok and out.counterexample
+    ws = [np.asarray(w) for w in case["weights"]]
+    assert math.sqrt(10) * max(np.linalg.norm(a, 2) for a in ws) ** 2 > 1 > numpy_bound_others(ws, 1.0, pairs)
+    # the witness's own corner value stays below 1 (a lower bound, consistent with the certificate)
+    m = len(ws)
+    x = torch.ones(m, dtype=torch.float64)
+    low = float(torch.linalg.matrix_norm(torch.func.jacrev(lambda v: A.attention_map(
+        [torch.tensor(w, dtype=torch.float64) for w in case["weights"]], v, pairs))(x), ord=2))
+    assert low < 1.0
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: rid(f"linear-in-w-{p}"))
+def test_linear_in_w_under_j_ne_i_is_refuted(pairs):
+    row = check_reading(CLAIM, f"linear-in-w-{pairs}", examples=3, seed=0)
+    assert row.status == "refuted"
+    cex = row.counterexample
+    assert cex["lower_at_tW"] > cex["t"] * cex["certified_upper_at_W"]

@@ -79,3 +79,58 @@ def test_scaling_table_slopes():
     assert abs(tab["slope_t"] - 2.0) < 1e-6
     assert tab["slope_M"] < 0.5  # far from linear growth (slope 1)
     assert all(r["lower"] <= r["our_bound"] * (1 + 1e-9) for r in tab["t"] + tab["M"])
+
+
+# ----------------------------------------------------------------------------- j != i readings of Definition 4.1
+J_NE_I = ("others", "others-over-M")
+
+
+@pytest.mark.parametrize("reading", [f"{r}-{p}" for p in J_NE_I for r in ("our-bound", "homogeneity")],
+                         ids=lambda r: f"thm-4.2::{r}")
+@settings(max_examples=5)
+@given(case=attention_weight_cases())
+def test_holding_readings_under_j_ne_i(reading, case):
+    out = EV[reading].evaluate(case)
+    target(out.ratio, label="lower/bound")
+    assert out.ok, out.counterexample
+
+
+@pytest.mark.parametrize(("reading", "status"), [(f"{r}-{p}", s) for p in J_NE_I
+                                                 for r, s in (("cubic-in-w", "refuted"), ("linear-in-M", "loose"))],
+                         ids=[f"thm-4.2::{r}-{p}" for p in J_NE_I for r in ("cubic-in-w", "linear-in-M")])
+def test_failing_readings_under_j_ne_i(reading, status):
+    """The same verdicts as under the default reading, from the reading's own map and bound; the
+    cubic-in-w counterexample re-checked by finite differences of that map."""
+    pairs = "others-over-M" if reading.endswith("others-over-M") else "others"
+    row = check_reading(CLAIM, reading, examples=3, seed=0)
+    assert row.status == status
+    cex = row.counterexample
+    if reading.startswith("cubic-in-w"):
+        ws = [cex["t"] * torch.tensor(w, dtype=torch.float64) for w in cex["weights"]]
+        x, v = torch.tensor(cex["x"], dtype=torch.float64), torch.tensor(cex["v"], dtype=torch.float64)
+        jac = lambda y: torch.func.jacrev(lambda z: A.attention_map(ws, z, pairs))(y)  # noqa: E731
+        eps = 1e-4 * max(1.0, float(x.norm()))
+        fd = (jac(x + eps * v) - jac(x - eps * v)) / (2 * eps)
+        assert float(torch.linalg.matrix_norm(fd, 2)) > cex["cubic_bound_at_tW"] * 1.5
+    else:
+        assert cex["certified_upper_at_8M"] < cex["linear_growth_needs_at_least"]
+
+
+@pytest.mark.parametrize("pairs", J_NE_I, ids=lambda p: f"thm-4.2::our-bound-{p}")
+def test_j_ne_i_bound_formula_and_mutation(pairs):
+    """The bound is (2 R w_max / c)(U' + 2 sigma), U' = min(S - w_min, sigma sqrt(M-1)) (recomputed here),
+    and a third of it is caught on scalars (M = 2, W_i = 1)."""
+    ws = [torch.tensor([[1.0, 2.0]], dtype=torch.float64), torch.tensor([[0.5, -1.0]], dtype=torch.float64)]
+    w = [float(torch.linalg.matrix_norm(a, 2)) for a in ws]
+    sigma = float(torch.linalg.matrix_norm(torch.cat(ws, 1), 2))
+    c = 1 if pairs == "others" else 2
+    want = 2 * 1.5 * max(w) / c * (min(sum(w) - min(w), sigma) + 2 * sigma)
+    assert math.isclose(A.thm42_bound(ws, 1.5, pairs), want, rel_tol=1e-12)
+    case = {"family": "scalar", "M": 2, "k": 1, "dims": [1, 1], "scale": 1.0, "R": 1.0, "seed": 3}
+    assert EV[f"our-bound-{pairs}"].evaluate(case).ok
+    orig = thm_4_2.thm42_bound
+    try:
+        thm_4_2.thm42_bound = lambda ws, r, p="all": 0.3 * orig(ws, r, p)
+        assert not EV[f"our-bound-{pairs}"].evaluate(case).ok
+    finally:
+        thm_4_2.thm42_bound = orig

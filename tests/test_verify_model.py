@@ -247,6 +247,26 @@ def test_rebuilt_fusion_is_the_files(tmp_path, fmt, filename, variant):
     assert all(torch.allclose(a, b, rtol=0, atol=1e-12) for a, b in zip(want, mine))
 
 
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+@pytest.mark.parametrize("pairs", ["others", "others-over-M"])
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_a_fusion_saved_under_a_j_ne_i_reading_is_refused(tmp_path, capsys, fmt, filename, pairs):
+    """Only pairs='all' is among the settings a file's fusion is matched against: an attention fusion
+    saved with a j != i reading of Definition 4.1 is refused (exit 2), naming the setting."""
+    from lipbound.models import MLPDecoder, MLPEncoder, MultimodalAutoencoder, make_fusion
+
+    torch.manual_seed(2)
+    fusion = make_fusion("attention", [3, 3], proj_dim=2, pairs=pairs)
+    encs = [MLPEncoder(4, 3, hidden=(5,), activation="tanh"), MLPEncoder(2, 3, hidden=(5,), activation="tanh")]
+    decs = [MLPDecoder(6, 4, hidden=(5,), activation="tanh"), MLPDecoder(6, 2, hidden=(5,), activation="tanh")]
+    path = _save(MultimodalAutoencoder(encs, fusion, decs).eval(), tmp_path / filename, fmt)
+    assert cli.main(["verify", "--no-report", "--model", path, "--claim", "lemma-3.1"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "is named AttentionFusion but computes something else than lipbound's AttentionFusion" in err, err
+    assert "pairs='others' or 'others-over-M' (the j != i readings of Definition 4.1) is not mapped" in err, err
+    assert "Traceback" not in err
+
+
 class Mean(torch.nn.Module):
     """A fusion of the user's own: not one of lipbound's."""
 

@@ -91,10 +91,15 @@ ACCEPTED = [
     ("lemma-4.1", "paper-self-block", "blocks"),
     ("lemma-4.1", "paper-self-block", "paper-cross-block"),
     ("lemma-4.1", "paper-self-block", "regularized"),
+    # the witness refuting Eq. 5 under Definition 4.1's default reading (j = i included) is accepted by Eq. 5
+    # under the j != i readings: that verdict depends on the reading
+    *(("lemma-4.1", "paper-self-block", f"{h}-{p}") for p in ("others", "others-over-M")
+      for h in ("blocks", "paper-self-block")),
     *(("thm-4.1", w, h) for w in ("linear-in-w", "regime-above")
       for h in ("our-bound", "paper-bound", "quadratic-in-R", "regime-below")),
     ("sec-4.5", "composed-scale-free", "unit-spectral-bound"),
     ("sec-4.5", "composed-scale-free", "l2-step-preserves-ratios"),
+    *(("sec-4.5", f"composed-scale-free-{p}", f"unit-spectral-bound-{p}") for p in ("others", "others-over-M")),
     ("sec-4.6", "upper-bound", "frobenius-sandwich"),
     *(("sec-4.6", w, h) for w in ("lower-bound", "consistent")
       for h in ("frobenius-sandwich", "converges-to-sup-frobenius")),

@@ -17,7 +17,8 @@ archive of that format (a ``torch.save`` pickle is refused: lipbound does not un
   readers (:mod:`lipbound.bounds._import`): a TorchScript leaf only when its graph is the graph of
   torch's layer, an exported part from its ATen operations.
 * **The fusion** is rebuilt as lipbound's fusion with the file's parameters, for the one setting
-  (``normalize_inputs``, ``spectral_norm``, ``scale``, ``projection``) whose computation is
+  (``normalize_inputs``, ``spectral_norm``, ``scale``, ``projection``; always ``pairs="all"``: an
+  attention fusion saved under a j != i reading of Definition 4.1 is refused, naming it) whose computation is
   *identical* to the file's: its TorchScript graph, or its sequence of ATen operations, equals the
   one lipbound's fusion gives when saved the same way. A fusion of another class, or of lipbound's
   class with a changed computation, is refused, naming it.
@@ -205,9 +206,16 @@ def _fusion_candidates(cls_name: str, params: dict[str, torch.Tensor], dims: tup
 
 
 def _no_fusion_match(cls_name: str, where: str, name: str) -> LipboundError:
+    from ..models import AttentionFusion
+
+    cls = _fusion_classes().get(cls_name)
+    pairs = ("; the settings tried all average every pair (pairs='all'): a fusion saved with pairs='others' or "
+             "'others-over-M' (the j != i readings of Definition 4.1) is not mapped from a file"
+             if cls is not None and issubclass(cls, AttentionFusion) else "")
     return _error(f"{name}: the fusion ({where}) is named {cls_name} but computes something else than lipbound's "
                   f"{cls_name} in any of its settings (normalize_inputs, spectral_norm, scale, projection): a "
-                  "changed fusion, or a file saved with another torch or lipbound version (save it again with this one)")
+                  "changed fusion, or a file saved with another torch or lipbound version (save it again with this one)"
+                  + pairs)
 
 
 def _same(reference, target) -> bool:

@@ -5,6 +5,7 @@ from ._checks import check_finite, check_finite_tensor
 from ._conv import PAPER_IMAGE_CHANNELS, ConvDecoder, ConvEncoder, conv_output_sizes
 from ._fusion import (
     FUSIONS,
+    PAIRS,
     AttentionFusion,
     ConcatFusion,
     Fusion,
@@ -20,6 +21,7 @@ from ._mlp import PAPER_LATENT_DIM, PAPER_SENSOR_HIDDEN, MLPDecoder, MLPEncoder,
 
 __all__ = [
     "FUSIONS",
+    "PAIRS",
     "PAPER_IMAGE_CHANNELS",
     "PAPER_LATENT_DIM",
     "PAPER_SENSOR_HIDDEN",

@@ -156,6 +156,10 @@ NORMALIZE_EPS = 1e-12
 SPECTRAL_EPS = 1e-12
 
 PROJECTIONS: tuple[str, ...] = ("linear", "mlp2")
+#: the readings of Definition 4.1's average :math:`\alpha_i` (``pairs`` of :class:`AttentionFusion`):
+#: ``"all"`` :math:`\tfrac1M \sum_{j=1}^M s_{ij}` (:math:`j = i` included), ``"others"``
+#: :math:`\tfrac1{M-1} \sum_{j \ne i} s_{ij}`, ``"others-over-M"`` :math:`\tfrac1M \sum_{j \ne i} s_{ij}`
+PAIRS: tuple[str, ...] = ("all", "others", "others-over-M")
 
 
 def spectral_normalize(w: torch.Tensor, eps: float = SPECTRAL_EPS) -> torch.Tensor:
@@ -192,9 +196,25 @@ class AttentionFusion(Fusion):
         f(x) = [\alpha_1 x_1; \dots; \alpha_M x_M].
 
     Each :math:`W_i` maps :math:`\mathbb{R}^{d_i}` to a common score space of width
-    :math:`k` = ``proj_dim`` (default: the smallest latent width). The sum over :math:`j` includes
-    :math:`j = i`. Needs :math:`M \ge 2` (with one modality the "fusion" is the cubic map
-    :math:`x \mapsto \|Wx\|^2 x`).
+    :math:`k` = ``proj_dim`` (default: the smallest latent width). By default (``pairs="all"``) the
+    sum over :math:`j` includes :math:`j = i`. Needs :math:`M \ge 2` (with one modality the "fusion"
+    is the cubic map :math:`x \mapsto \|Wx\|^2 x`).
+
+    **Which pairs are averaged** (``pairs``). Definition 4.1's text calls :math:`\alpha_i` the average
+    of modality :math:`i`'s pairwise interactions, "how strongly modality :math:`i` aligns with the
+    other modalities", and the proof of Lemma 4.1 (Appendix C.1) treats :math:`W_j x_j` as independent
+    of :math:`x_i` for every :math:`j` in the sum; the recovered text does not show the index set.
+    Three readings are available:
+
+    .. math::
+
+        \alpha_i^{\text{all}} = \frac1M \sum_{j=1}^{M} s_{ij}, \qquad
+        \alpha_i^{\text{others}} = \frac1{M-1} \sum_{j \ne i} s_{ij}, \qquad
+        \alpha_i^{\text{others-over-M}} = \frac1M \sum_{j \ne i} s_{ij}.
+
+    ``"all"`` is the default and lipbound's reading everywhere else; the other two drop the
+    self-score :math:`s_{ii} = \lVert W_i x_i \rVert^2` (with the switches below, :math:`s_{ij}` is
+    the switched score). The Section 4 claims are checked under each (``docs/claims/lemma-4.1.md``).
 
     **Switches** (Section 4.5.1), applied in this order:
 
@@ -234,11 +254,13 @@ class AttentionFusion(Fusion):
         projection: ``"linear"`` or ``"mlp2"``.
         hidden: hidden width of ``"mlp2"`` (default ``proj_dim``).
         eps: the :math:`\varepsilon` of the input normalisation.
+        pairs: which scores :math:`\alpha_i` averages (:data:`PAIRS`): ``"all"`` (default),
+            ``"others"`` or ``"others-over-M"``.
 
     Raises:
         ModalityCountError: :math:`M < 2`.
         ShapeMismatchError: a non-positive width, ``proj_dim`` or ``hidden``.
-        ValueError: a negative or non-finite ``l2``, an unknown ``projection``, or ``eps <= 0``.
+        ValueError: a negative or non-finite ``l2``, an unknown ``projection`` or ``pairs``, or ``eps <= 0``.
 
     >>> f = AttentionFusion([2, 2])
     >>> f([torch.ones(2), torch.ones(2)]).shape
@@ -251,6 +273,14 @@ class AttentionFusion(Fusion):
     Traceback (most recent call last):
     ...
     ValueError: attention fusion: l2 (lambda) must be a finite non-negative number, got -1.0
+    >>> xs = [torch.ones(1, dtype=torch.float64), 2 * torch.ones(1, dtype=torch.float64)]
+    >>> for p in ("all", "others", "others-over-M"):   # W_1 = W_2 = 1: s = [[1, 2], [2, 4]]
+    ...     f = AttentionFusion([1, 1], proj_dim=1, pairs=p).double()
+    ...     _ = [w.data.fill_(1.0) for w in f.weights]
+    ...     print(p, f(xs).tolist())
+    all [1.5, 6.0]
+    others [2.0, 4.0]
+    others-over-M [1.0, 2.0]
     """
 
     min_modalities = 2
@@ -261,7 +291,7 @@ class AttentionFusion(Fusion):
     def __init__(self, latent_dims: Sequence[int], proj_dim: int | None = None, *,
                  normalize_inputs: bool | None = None, spectral_norm: bool | None = None,
                  scale: bool | None = None, l2: float | None = None, projection: str | None = None,
-                 hidden: int | None = None, eps: float = NORMALIZE_EPS) -> None:
+                 hidden: int | None = None, eps: float = NORMALIZE_EPS, pairs: str = "all") -> None:
         super().__init__(latent_dims)
         given = {"normalize_inputs": normalize_inputs, "spectral_norm": spectral_norm, "scale": scale,
                  "l2": l2, "projection": projection}
@@ -277,6 +307,9 @@ class AttentionFusion(Fusion):
                              f"choose one of {', '.join(PROJECTIONS)}")
         if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
             raise ValueError(f"{self.name} fusion: eps must be a finite positive number, got {eps!r}")
+        if pairs not in PAIRS:
+            raise ValueError(f"{self.name} fusion: unknown pairs {pairs!r}; choose one of {', '.join(PAIRS)}")
+        self.pairs = str(pairs)
         self.proj_dim = k
         self.normalize_inputs = bool(opts["normalize_inputs"])
         self.spectral_norm = bool(opts["spectral_norm"])
@@ -329,9 +362,23 @@ class AttentionFusion(Fusion):
         s = proj @ proj.transpose(-1, -2)
         return s / math.sqrt(self.proj_dim) if self.scale else s
 
+    @property
+    def alpha_divisor(self) -> int:
+        r"""The normaliser of :math:`\alpha_i`: :math:`M - 1` for ``pairs="others"``, else :math:`M`."""
+        return self.num_modalities - 1 if self.pairs == "others" else self.num_modalities
+
+    def coefficients(self, latents: Sequence[torch.Tensor]) -> torch.Tensor:
+        r"""The coefficients :math:`\alpha_i`, shape ``(..., M)``, under the fusion's ``pairs`` reading."""
+        s = self.scores(latents)
+        if self.pairs == "all":
+            return s.mean(dim=-1)  # alpha_i = (1/M) sum_j s_ij
+        m = self.num_modalities
+        off = s.masked_fill(torch.eye(m, dtype=torch.bool, device=s.device), 0.0)  # s_ii -> exactly 0
+        return off.sum(dim=-1) / self.alpha_divisor  # (1/(M-1) or 1/M) sum_{j != i} s_ij
+
     def fuse(self, latents: Sequence[torch.Tensor]) -> torch.Tensor:
         xs = self.normalized(latents)
-        alpha = self.scores(latents).mean(dim=-1)  # (..., M): alpha_i = (1/M) sum_j s_ij
+        alpha = self.coefficients(latents)  # (..., M)
         return torch.cat([alpha[..., i : i + 1] * z for i, z in enumerate(xs)], dim=-1)
 
     # ------------------------------------------------------------------ analysis hooks
@@ -380,6 +427,8 @@ class AttentionFusion(Fusion):
             parts.append(f"l2={self.l2:g}")
         if self.projection != "linear":
             parts.append(f"projection={self.projection!r}, hidden={self.hidden}")
+        if self.pairs != "all":
+            parts.append(f"pairs={self.pairs!r}")
         return ", ".join(parts)
 
 

@@ -3,6 +3,14 @@ r"""Numeric evaluators for Lemma 4.1 (Jacobian blocks of the attention map), one
 Notation: :math:`p_i = W_i x_i`, :math:`u = \sum_j p_j`, :math:`\alpha_i = \tfrac1M p_i^\top u`,
 :math:`f_i = \alpha_i x_i`, :math:`J_{ik} = \partial f_i / \partial x_k`.
 
+The readings ending in ``-others`` and ``-others-over-M`` are the same statements under the j != i
+readings of Definition 4.1 (``pairs`` of :class:`~lipbound.models.AttentionFusion`):
+:math:`\alpha_i = \tfrac1c \sum_{j \ne i} s_{ij}` with :math:`c = M - 1` or :math:`c = M`. There
+:math:`\partial\alpha_i/\partial x_i = \tfrac1c W_i^\top \sum_{j \ne i} p_j` (no :math:`s_{ii}` term:
+every :math:`W_j x_j` in the sum is independent of :math:`x_i`, as Appendix C.1 says) and
+:math:`\partial\alpha_i/\partial x_k = \tfrac1c W_k^\top p_i` for :math:`k \ne i`; the module is run with
+the same ``pairs``.
+
 Every closed form below is compared, in float64, with :func:`torch.func.jacrev` of the model code
 itself (:class:`~lipbound.models.AttentionFusion` with the case's weights copied in), never with
 another closed form. The discrepancy of a case is the largest block error relative to the whole
@@ -22,6 +30,7 @@ from torch.func import jacrev
 
 from ...models._fusion import AttentionFusion
 from .._ledger import Evaluator, Outcome
+from ._attention import divisor
 from ._cases import case_weights, sample_weights_case, serial
 
 #: Relative tolerance of "closed form == autograd Jacobian": both sides are O(M k d) float64
@@ -36,12 +45,17 @@ def _split(x: torch.Tensor, dims: Sequence[int]) -> list[torch.Tensor]:
 
 
 def jacobian_blocks(ws: Sequence[torch.Tensor], xs: Sequence[torch.Tensor], *,
-                    self_term: bool = True) -> list[list[torch.Tensor]]:
+                    self_term: bool = True, pairs: str = "all") -> list[list[torch.Tensor]]:
     r"""Lemma 4.1 in closed form: ``blocks[i][k]`` :math:`= \delta_{ik}\alpha_i I + x_i g_{ik}^\top`,
     :math:`g_{ik} = \tfrac1M (W_k^\top p_i + \delta_{ik} W_i^\top u)`.
 
     ``self_term=False`` drops the :math:`W_i^\top p_i` part of :math:`g_{ii}` (the second copy of the
     :math:`s_{ii}` term): that is the self-block as recovered from the paper's Appendix C.1.
+
+    ``pairs="others"`` / ``"others-over-M"`` (the j != i readings, divisor :math:`c = M - 1` / :math:`M`):
+    :math:`g_{ik} = \tfrac1c W_k^\top p_i` (:math:`k \ne i`), :math:`g_{ii} = \tfrac1c W_i^\top \sum_{j \ne i} p_j`,
+    :math:`\alpha_i = \tfrac1c p_i^\top \sum_{j \ne i} p_j`; Eq. 5 read with the definition's index set
+    (``self_term`` does not apply: there is no :math:`s_{ii}` term).
 
     >>> one = torch.ones(1, 1, dtype=torch.float64)
     >>> b = jacobian_blocks([one, one], [torch.ones(1, dtype=torch.float64)] * 2)
@@ -53,6 +67,16 @@ def jacobian_blocks(ws: Sequence[torch.Tensor], xs: Sequence[torch.Tensor], *,
     m = len(ws)
     ps = [w @ x for w, x in zip(ws, xs)]
     u = sum(ps[1:], ps[0])
+    if pairs != "all":
+        c = divisor(m, pairs)
+        out = []
+        for i in range(m):
+            rest = sum((ps[j] for j in range(m) if j != i), torch.zeros_like(ps[i]))
+            alpha = (ps[i] @ rest) / c
+            row = [torch.outer(xs[i], (ws[i].T @ rest if k == i else ws[k].T @ ps[i]) / c) for k in range(m)]
+            row[i] = row[i] + alpha * torch.eye(xs[i].shape[0], dtype=xs[i].dtype)
+            out.append(row)
+        return out
     out = []
     for i in range(m):
         alpha = (ps[i] @ u) / m
@@ -77,15 +101,16 @@ def assemble(blocks: list[list[torch.Tensor]]) -> torch.Tensor:
 def regularized_blocks(fusion: AttentionFusion, xs: Sequence[torch.Tensor]) -> list[list[torch.Tensor]]:
     r"""The chain rule through the normalisation: ``blocks[i][k]`` :math:`= J^f_{ik}(\hat x; W')
     (I - \hat x_k \hat x_k^\top)/\lVert x_k \rVert` (every :math:`x_k \ne 0`), with :math:`W'` the
-    fusion's :meth:`~lipbound.models.AttentionFusion.effective_weights`. Without input
-    normalisation it is :func:`jacobian_blocks` at :math:`(x, W')`."""
+    fusion's :meth:`~lipbound.models.AttentionFusion.effective_weights`, under the fusion's ``pairs``.
+    Without input normalisation it is :func:`jacobian_blocks` at :math:`(x, W')`."""
     with torch.no_grad():
         ws = fusion.effective_weights()
+    extra = {} if fusion.pairs == "all" else {"pairs": fusion.pairs}
     if not fusion.normalize_inputs:
-        return jacobian_blocks(ws, xs)
+        return jacobian_blocks(ws, xs, **extra)
     norms = [x.norm() for x in xs]
     xh = [x / n for x, n in zip(xs, norms)]
-    inner = jacobian_blocks(ws, xh)
+    inner = jacobian_blocks(ws, xh, **extra)
     proj = [(torch.eye(x.shape[0], dtype=x.dtype) - torch.outer(x, x)) / n for x, n in zip(xh, norms)]
     return [[blk @ proj[k] for k, blk in enumerate(row)] for row in inner]
 
@@ -185,8 +210,16 @@ def _compare(case, closed_fn, pairs_fn=None, switches=None):
                    label=case.get("family", "witness"))
 
 
-def _blocks(case):
-    return _compare(case, lambda f, ws, xs: jacobian_blocks(ws, xs))
+def _blocks(case, pairs="all"):
+    if pairs == "all":
+        return _compare(case, lambda f, ws, xs: jacobian_blocks(ws, xs))
+    return _compare(case, lambda f, ws, xs: jacobian_blocks(ws, xs, pairs=pairs), switches={"pairs": pairs})
+
+
+def _paper_self_under(case, pairs):
+    """Eq. 5 with Definition 4.1's index set j != i and divisor c, self-blocks only."""
+    return _compare(case, lambda f, ws, xs: jacobian_blocks(ws, xs, pairs=pairs),
+                    lambda m: [(i, i) for i in range(m)], switches={"pairs": pairs})
 
 
 def _paper_cross(case):
@@ -199,9 +232,9 @@ def _paper_self(case):
                     lambda m: [(i, i) for i in range(m)])
 
 
-def _regularized(case):
+def _regularized(case, pairs="all"):
     switches = {"normalize_inputs": True, "spectral_norm": case.get("spectral_norm", True),
-                "scale": case.get("scale_scores", False)}
+                "scale": case.get("scale_scores", False), "pairs": pairs}
     return _compare(case, lambda f, ws, xs: regularized_blocks(f, xs), switches=switches)
 
 
@@ -212,6 +245,8 @@ def witness_paper_self_block() -> dict[str, Any]:
 
 
 _M = f"float64 closed form vs torch.func.jacrev of AttentionFusion; max block error / max(||J||_F, term scale) <= {JAC_RTOL:g}"
+#: the j != i readings of Definition 4.1, as reading-name suffixes
+J_NE_I = ("others", "others-over-M")
 
 EVALUATORS = {
     "blocks": Evaluator(sample=sample_case, evaluate=_blocks, method=_M + " (all blocks)"),
@@ -223,3 +258,14 @@ EVALUATORS = {
                              method=_M + " (normalised inputs, spectral norm and scaling switched at random, "
                                          "input scales 1e-3..1e3)"),
 }
+for _p in J_NE_I:
+    _c = "M - 1" if _p == "others" else "M"
+    EVALUATORS[f"blocks-{_p}"] = Evaluator(
+        sample=sample_case, evaluate=lambda case, p=_p: _blocks(case, p),
+        method=_M + f" (all blocks; AttentionFusion(pairs={_p!r}): alpha_i = (1/({_c})) sum_(j != i) s_ij)")
+    EVALUATORS[f"paper-self-block-{_p}"] = Evaluator(
+        sample=sample_case, evaluate=lambda case, p=_p: _paper_self_under(case, p),
+        method=_M + f" (blocks k = i, Eq. 5 with the sum over j != i and 1/({_c}); pairs={_p!r})")
+    EVALUATORS[f"regularized-{_p}"] = Evaluator(
+        sample=sample_regularized_case, evaluate=lambda case, p=_p: _regularized(case, p),
+        method=_M + f" (as 'regularized', pairs={_p!r})")

@@ -10,6 +10,11 @@ r"""Numeric evaluators for Section 4.5 (regularised attention), one per reading.
 * ``spectral-top-singular-value`` and ``l2-spectral-singular-values``: a pair of short trainings
   (:math:`\lambda = 0` and :math:`\lambda > 0`, same initial weights, data and batch order) of a small
   MLP autoencoder with ``attention-regularized`` fusion, memoised so both readings share them.
+
+``unit-spectral-bound-*`` and ``composed-scale-free-*`` are the same checks for the fusion with
+``pairs="others"`` / ``"others-over-M"`` (the j != i readings of Definition 4.1), against lipbound's
+Theorem 4.1 bound for that reading at :math:`R = 1`
+(:func:`~lipbound.claims.section4._attention.thm41_bound` with ``pairs``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from torch.func import jacrev
 
 from ...models._fusion import AttentionFusion, spectral_normalize
 from .._ledger import Evaluator, Outcome
-from ._attention import lower_lipschitz
+from ._attention import lower_lipschitz, thm41_bound
 from ._cases import case_weights, sample_weights_case, serial
 from .lemma_4_1 import build_fusion
 
@@ -56,9 +61,10 @@ def unit_constant(k: int, scale: bool) -> float:
     return 3.0 / math.sqrt(k) if scale else 3.0
 
 
-def effective(case: dict[str, Any]) -> tuple[AttentionFusion, list[torch.Tensor]]:
+def effective(case: dict[str, Any], pairs: str = "all") -> tuple[AttentionFusion, list[torch.Tensor]]:
     raw = case_weights(case)
-    f = build_fusion(raw, normalize_inputs=True, spectral_norm=True, scale=case.get("scale_scores", False))
+    f = build_fusion(raw, normalize_inputs=True, spectral_norm=True, scale=case.get("scale_scores", False),
+                     pairs=pairs)
     with torch.no_grad():
         return f, [w.clone() for w in f.effective_weights()]
 
@@ -76,12 +82,18 @@ def _label(case):
 
 
 # ----------------------------------------------------------------------------- unit-spectral-bound
-def _unit_spectral_bound(case):
-    f, ws = effective(case)
+def unit_bound(ws, pairs: str = "all") -> float:
+    """The bound a ``unit-spectral-bound`` reading checks: :func:`general_bound` (``"all"``), else
+    Theorem 4.1's bound for the j != i reading at R = 1."""
+    return general_bound(ws) if pairs == "all" else thm41_bound(ws, 1.0, pairs)
+
+
+def _unit_spectral_bound(case, pairs="all"):
+    f, ws = effective(case, pairs)
     if any(float(w.abs().max()) == 0.0 for w in case_weights(case)):
         return Outcome(True, 0.0, 1.0, None, label=_label(case) + " (zero raw weight: assumption fails)")
-    low, x = lower_lipschitz(ws, 1.0, n_starts=STARTS, steps=STEPS, seed=case["seed"])
-    up = general_bound(ws)
+    low, x = lower_lipschitz(ws, 1.0, n_starts=STARTS, steps=STEPS, seed=case["seed"], pairs=pairs)
+    up = unit_bound(ws, pairs)
     ok = low <= up * (1 + BOUND_RTOL)
     cex = None if ok else {**case, "effective_weights": serial(ws), "x": x.tolist(),
                            "three_c_squared": unit_constant(ws[0].shape[0], case.get("scale_scores", False))}
@@ -115,18 +127,20 @@ def local_growth(fusion: AttentionFusion, xs, radii=(1.0, 1e-1, 1e-2)) -> list[f
     return out
 
 
-def _composed(case):
+def _composed(case, pairs="all"):
     if "weights" in case and "x" in case:
         raw = case_weights(case)
-        f = build_fusion(raw, normalize_inputs=True, spectral_norm=True, scale=case.get("scale_scores", False))
+        f = build_fusion(raw, normalize_inputs=True, spectral_norm=True, scale=case.get("scale_scores", False),
+                         pairs=pairs)
     else:
-        f, _ = effective(case)
+        f, _ = effective(case, pairs)
     xs, ys = _points(case, NEAR_ZERO)
     with torch.no_grad():
         num = float((f(xs) - f(ys)).norm())
+        eff = [w.clone() for w in f.effective_weights()]
     den = float((torch.cat(xs) - torch.cat(ys)).norm())
     q = num / den
-    bound = unit_constant(f.proj_dim, f.scale)
+    bound = unit_constant(f.proj_dim, f.scale) if pairs == "all" else unit_bound(eff, pairs)
     ok = q <= bound * (1 + BOUND_RTOL)
     cex = None
     if not ok:
@@ -237,3 +251,15 @@ EVALUATORS = {
         sample=sample_training_case, evaluate=_srank_decreases,
         method=f"{_TR}; srank_lambda / srank_0 <= 1 + {SRANK_RTOL:g} for every modality"),
 }
+#: the j != i readings of Definition 4.1, as reading-name suffixes
+J_NE_I = ("others", "others-over-M")
+for _p in J_NE_I:
+    EVALUATORS[f"unit-spectral-bound-{_p}"] = Evaluator(
+        sample=sample_case, evaluate=lambda case, p=_p: _unit_spectral_bound(case, p),
+        method=f"{_ASC}, fusion with pairs={_p!r}; lower <= Theorem 4.1's bound for the reading at R = 1 "
+               f"(R^2/c)(2V + T), relative {BOUND_RTOL:g}")
+    EVALUATORS[f"composed-scale-free-{_p}"] = Evaluator(
+        sample=sample_case, evaluate=lambda case, p=_p: _composed(case, p),
+        method=f"difference quotient of the normalising fusion (pairs={_p!r}) at two points of block norm "
+               f"{NEAR_ZERO:g} (modality 0's direction changed) vs the reading's bound at R = 1",
+        witness=witness_composed)

@@ -60,6 +60,23 @@ STATEMENT = ClaimStatement(
             False, "the paper claims it ('suppressed smaller singular values'); the ledger expects it to fail: an L2 "
                    "step is undone exactly by spectral normalisation, and our training runs raise the stable rank in "
                    "about a quarter of the modalities"),
+        # the j != i readings of Definition 4.1 (AttentionFusion(pairs=...)); c = M - 1 or M
+        *(r for p, c, eq in (("others", "M-1", r"(2 + \sqrt{M/(M-1)})\,c^2 \le (2 + \sqrt2)\, c^2"),
+                             ("others-over-M", "M", r"\tfrac{2(M-1) + \sqrt{M(M-1)}}{M}\, c^2 < 3c^2"))
+          for r in (
+            ReadingStatement(
+                f"unit-spectral-bound-{p}",
+                rf"For the fusion with pairs={p!r} (\alpha_i = \tfrac1{{{c}}} \sum_{{j \ne i}} s_{{ij}}) and all raw W_i \ne 0: "
+                rf"\mathrm{{Lip}}(f_{{W'}}; B_1) \le \tfrac1{{{c}}}(2V + T) (Theorem 4.1's our-bound-{p} at R = 1) \le {eq} "
+                rf"when every w_i = c, whatever the scale of the raw inputs and weights.",
+                True, f"Theorem 4.1's bound for the reading (our-bound-{p}) with R = 1, w_i = c"),
+            ReadingStatement(
+                f"composed-scale-free-{p}",
+                rf"For the fusion with pairs={p!r}, g(x) = f_{{W'}}(\hat x) is Lipschitz on \{{x : x_i \ne 0\}} with a "
+                rf"constant independent of the inputs' scale (in particular the bound of unit-spectral-bound-{p}).",
+                False, "g(cx) = g(x) under every reading: W_i = I_2, x = (1e-6 e_1, e_1), y = (1e-6 e_2, e_1) give "
+                       "outputs O(1) apart at distance sqrt(2) 1e-6"),
+        )),
     ),
     doc_page="docs/claims/sec-4.5.md",
     proof_script="proofs/sec_4_5.py",

@@ -25,6 +25,8 @@ STATEMENT = ClaimStatement(
         "w_i = ||W_i||_2, w_max = max w_i, S = sum w_i, sigma = ||[W_1 ... W_M]||_2, U = min(S, sigma sqrt(M)); "
         "omega = W_max^2 stands for the paper's 'product of the largest spectral norms'",
         "Lip(concat) = 1 and Lip(sum) = sqrt(M) as maps of the stacked latents",
+        "readings ending in -others / -others-over-M: Definition 4.1 with alpha_i = (1/c) sum_{j != i} s_ij, c = M - 1 / "
+        "c = M (AttentionFusion(pairs=...)); every other assumption as above",
     ),
     readings=(
         ReadingStatement("our-bound",
@@ -43,6 +45,39 @@ STATEMENT = ClaimStatement(
         ReadingStatement("regime-above",
                          r"If \sqrt{10} R^2 \omega > 1 then \mathrm{Lip}(f; B_R) > 1 (attention more sensitive than concatenation).",
                          False, "the bound is not attained: w^2 R^2 = 0.32, M = 2, scalar modalities give Lip <= 0.96"),
+        # the j != i readings of Definition 4.1 (AttentionFusion(pairs=...)); c = M - 1 or M
+        *(r for p, c, wit in (("others", "M-1", "M = 4 scalar modalities, w^2 = 0.3166: bound 0.3166 (2 + sqrt(4/3)) < 1"),
+                              ("others-over-M", "M", "M = 2 scalar modalities, w^2 = 0.32: bound 0.32 (2 + sqrt 2)/2 < 1"))
+          for r in (
+            ReadingStatement(
+                f"our-bound-{p}",
+                rf"With \alpha_i = \tfrac1{{{c}}} \sum_{{j \ne i}} s_{{ij}} (pairs={p!r}): \mathrm{{Lip}}(f; B_R) \le "
+                rf"\frac{{R^2}}{{{c}}}\big(2 V + T\big), V = \max_i w_i \min(S - w_i, \sigma\sqrt{{M-1}}), "
+                rf"T = \min\big(\sigma \sqrt{{\textstyle\sum_i w_i^2}}, \sqrt{{(\sum_i w_i^2)^2 - \sum_i w_i^4}}\big).",
+                True, "J = D + X G' with the s_ii terms removed: |alpha_i| <= R^2 V / c, ||G'|| <= R (V + T) / c"),
+            ReadingStatement(
+                f"paper-bound-{p}",
+                rf"\mathrm{{Lip}}(f; B_R) \le \sqrt{{10}}\, R^2 W_{{\max}}^2 for the map with pairs={p!r}.",
+                True, "Appendix C.2's steps hold with the average over j != i: |alpha_i| <= W^2 R^2, and "
+                      "sum_i (mean_{j != i} ||x_j - y_j||)^2 <= ||x - y||^2"),
+            ReadingStatement(
+                f"quadratic-in-R-{p}",
+                rf"\mathrm{{Lip}}(f; B_{{cR}}) = c^2\, \mathrm{{Lip}}(f; B_R) for the map with pairs={p!r}.",
+                True, "f is homogeneous of degree 3 in x under every reading"),
+            ReadingStatement(
+                f"linear-in-w-{p}",
+                rf"\mathrm{{Lip}}(f_{{tW}}; B_R) = t\,\mathrm{{Lip}}(f_W; B_R) for the map with pairs={p!r}.",
+                False, "f is homogeneous of degree 2 in W under every reading: M = 2 scalar modalities, W_i = 1 give "
+                       "Lip >= 3 t^2 at the corner (1, 1), above t times a certified bound at W"),
+            ReadingStatement(
+                f"regime-below-{p}",
+                rf"If \sqrt{{10}} R^2 \omega < 1 then \mathrm{{Lip}}(f; B_R) < 1 for the map with pairs={p!r}.",
+                True, f"follows from paper-bound-{p}"),
+            ReadingStatement(
+                f"regime-above-{p}",
+                rf"If \sqrt{{10}} R^2 \omega > 1 then \mathrm{{Lip}}(f; B_R) > 1 for the map with pairs={p!r}.",
+                False, f"the bound is not attained: {wit}"),
+        )),
     ),
     doc_page="docs/claims/thm-4.1.md",
     proof_script="proofs/thm_4_1.py",

@@ -21,6 +21,8 @@ STATEMENT = ClaimStatement(
         "Lip(J; B_R) = sup over x in B_R and unit v of ||dJ(x)[v]||_2 (spectral norm of the directional derivative "
         "of the Jacobian), which equals the Lipschitz constant of x -> J(x) in the spectral norm on the convex B_R",
         "w_i, w_max, S, sigma, U as in Theorem 4.1",
+        "readings ending in -others / -others-over-M: Definition 4.1 with alpha_i = (1/c) sum_{j != i} s_ij, c = M - 1 / "
+        "c = M (AttentionFusion(pairs=...)); w_min = min w_i",
     ),
     readings=(
         ReadingStatement("our-bound",
@@ -39,6 +41,30 @@ STATEMENT = ClaimStatement(
                          False, "with unit-norm weights our bound is at most 2R(1 + 2/sqrt(M)): bounded in M, so a C_M "
                          "linear in M is loose (the paper's C_M is a constant of its bound, not the true constant)",
                          kind="growth-rate"),
+        # the j != i readings of Definition 4.1 (AttentionFusion(pairs=...)); c = M - 1 or M
+        *(r for p, c in (("others", "M-1"), ("others-over-M", "M")) for r in (
+            ReadingStatement(
+                f"our-bound-{p}",
+                rf"With \alpha_i = \tfrac1{{{c}}} \sum_{{j \ne i}} s_{{ij}} (pairs={p!r}): \mathrm{{Lip}}(J; B_R) \le "
+                rf"\frac{{2 R\, w_{{\max}}}}{{{c}}}\,(U' + 2\sigma), U' = \min(S - w_{{\min}}, \sigma\sqrt{{M-1}}).",
+                True, "the three-term split of d^2 f[h, v] with sum_{j != i} p_j in place of u"),
+            ReadingStatement(
+                f"homogeneity-{p}",
+                rf"f(x; tW) = t^2 f(x; W) and f(cx; W) = c^3 f(x; W) for the map with pairs={p!r}.",
+                True, "a cubic form in x and a quadratic form in W under every reading"),
+            ReadingStatement(
+                f"cubic-in-w-{p}",
+                rf"There is C_M with \mathrm{{Lip}}(J; B_R) \le C_M W_{{\max}}^3 R for all weights, for the map with pairs={p!r}.",
+                False, "the constant scales as t^2 under W -> tW under every reading: M = 2 scalar modalities with "
+                       "W_i = t small violate any C_M"),
+            ReadingStatement(
+                f"linear-in-M-{p}",
+                rf"For the map with pairs={p!r}, the growth of C_M (linear in M) is attained: for weights of unit spectral "
+                rf"norm \mathrm{{Lip}}(J)(8M) \ge 4\,\mathrm{{Lip}}(J)(M).",
+                False, "lipbound's bound for the reading is bounded in M for unit-norm weights: scalar W_i = +-1 give a "
+                       "lower bound at M = 2 above a quarter of the certified bound at M = 16",
+                kind="growth-rate"),
+        )),
     ),
     doc_page="docs/claims/thm-4.2.md",
     proof_script="proofs/thm_4_2.py",
