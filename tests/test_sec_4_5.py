@@ -109,24 +109,41 @@ def test_l2_step_mutation(monkeypatch):
         {"family": "gaussian", "M": 2, "k": 2, "dims": [2, 2], "scale": 1.0, "R": 1.0, "seed": 0}).ok
 
 
-@pytest.mark.parametrize("reading", ["spectral-top-singular-value", "l2-spectral-singular-values"], ids=rid)
-def test_training_readings(reading):
-    rows = check_reading(CLAIM, reading, examples=6, seed=0)
-    if reading == "spectral-top-singular-value":
-        assert rows.status == "holds"
-    else:  # what we measured: L2 does not always lower the stable rank (see docs/claims/sec-4.5.md)
-        assert rows.status in ("holds", "refuted")
-        if rows.status == "refuted":
-            cex = rows.counterexample
-            assert any(b > a for a, b in zip(cex["srank_0"], cex["srank_lambda"]))
+def test_top_singular_value_after_training():
+    assert check_reading(CLAIM, "spectral-top-singular-value", examples=6, seed=0).status == "holds"
+
+
+@pytest.mark.slow
+def test_l2_spectral_reading_on_the_seed_study():
+    """The tendency decided on the real seed study (30 pairs of trainings): a status that is a tendency's
+    (never refuted), every lambda a case, each case's data recorded."""
+    row = check_reading(CLAIM, "l2-spectral-singular-values", examples=0, seed=0)
+    assert row.kind == "tendency" and row.status in ("holds", "not-supported", "not-proven") and row.cases == 3
+    if row.counterexample is not None:
+        assert len(row.counterexample["srank_0"]) == len(S.SRANK_SEEDS)
 
 
 def test_training_mutation_is_caught(monkeypatch):
-    """An unnormalised top singular value is caught by the sigma_1 check."""
+    """An unnormalised top singular value is caught by the sigma_1 check; the seed study decides both
+    ways: stable ranks lowered by lambda on every seed are supported, raised on every seed opposite,
+    and half up half down inconclusive."""
     monkeypatch.setattr(S, "_trained", lambda case: ([[1.5, 0.2]], [[1.0, 0.1]]))
     assert not EV["spectral-top-singular-value"].evaluate({"lam": 0.1}).ok
-    monkeypatch.setattr(S, "_trained", lambda case: ([[1.0, 0.2]], [[1.0, 0.3]]))
-    assert not EV["l2-spectral-singular-values"].evaluate({"lam": 0.1}).ok
+
+    def fake(factor):
+        def tsv(seed, lam, dims, k, n=64, epochs=5):
+            second = 0.5 * (factor(seed) if lam > 0 else 1.0) * (1 + 0.01 * seed)
+            return [[1.0, second, 0.1], [1.0, second, 0.2]]
+        return tsv
+
+    monkeypatch.setattr(S, "trained_singular_values", fake(lambda seed: 0.8))
+    out = EV["l2-spectral-singular-values"].evaluate({"lam": 0.1})
+    assert out.ok and out.decided and out.measured < 1
+    monkeypatch.setattr(S, "trained_singular_values", fake(lambda seed: 1.25))
+    out = EV["l2-spectral-singular-values"].evaluate({"lam": 0.1})
+    assert not out.ok and out.decided and "opposite" in out.label
+    monkeypatch.setattr(S, "trained_singular_values", fake(lambda seed: 1.25 if seed % 2 else 0.8))
+    assert not EV["l2-spectral-singular-values"].evaluate({"lam": 0.1}).decided
 
 
 def test_proofs():

@@ -33,7 +33,7 @@ WITNESSED = [(c, r, e) for c, r, e in READINGS if CLAIMS[c].evaluators.get(r) is
              and CLAIMS[c].evaluators[r].witness is not None]
 #: readings expected to fail that have no witness, against the convention: a finding, kept here
 #: so that the test below fails (strict xfail) as soon as one is added
-MISSING_WITNESS = {("thm-4.2", "cubic-in-w"), ("thm-4.2", "linear-in-M"), ("sec-4.5", "l2-spectral-singular-values")}
+MISSING_WITNESS = {("thm-4.2", "cubic-in-w"), ("thm-4.2", "linear-in-M")}
 
 
 @pytest.mark.parametrize(("claim_id", "reading", "expected"), WITNESSED, ids=_ids(WITNESSED))

@@ -54,12 +54,14 @@ STATEMENT = ClaimStatement(
             True, "by construction (exact SVD normalisation)"),
         ReadingStatement(
             "l2-spectral-singular-values",
-            r"Training with \lambda > 0 gives effective weights with smaller normalised singular values than "
-            r"\lambda = 0 (same initial weights, data and batch order): \mathrm{srank}(W'_i)_\lambda \le "
-            r"\mathrm{srank}(W'_i)_0 for every i.",
-            False, "the paper claims it ('suppressed smaller singular values'); the ledger expects it to fail: an L2 "
-                   "step is undone exactly by spectral normalisation, and our training runs raise the stable rank in "
-                   "about a quarter of the modalities"),
+            r"Training with \lambda > 0 lowers the normalised singular values of the effective weights compared with "
+            r"\lambda = 0 (same initial weights, data and batch order): per modality i, the mean per-seed log ratio "
+            r"\log(\mathrm{srank}(W'_i)_\lambda / \mathrm{srank}(W'_i)_0) has a 95% interval below 0 (10 seeds per "
+            r"\lambda \in \{0.01, 0.1, 1\}, 256 samples, 30 epochs).",
+            None, "open tendency: the paper claims it ('suppressed smaller singular values'); an L2 step alone is undone "
+                  "exactly by spectral normalisation (l2-step-preserves-ratios), so any effect comes through the data "
+                  "term; decided on a seed study",
+            kind="tendency"),
         # the j != i readings of Definition 4.1 (AttentionFusion(pairs=...)); c = M - 1 or M
         *(r for p, c, eq in (("others", "M-1", r"(2 + \sqrt{M/(M-1)})\,c^2 \le (2 + \sqrt2)\, c^2"),
                              ("others-over-M", "M", r"\tfrac{2(M-1) + \sqrt{M(M-1)}}{M}\, c^2 < 3c^2"))
