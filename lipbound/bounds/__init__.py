@@ -12,6 +12,7 @@ memory) as a :class:`LoadedModel` whose layers are proven standard (``docs/accep
 from ._bracket import METHODS, attention_bound, attention_lipschitz, autoencoder_bounds, bracket
 from ._cli import ModelFileError
 from ._import import LoadedModel, as_loaded, load_model
+from ._barrier import solve_barrier
 from ._eigopt import sequential_multipliers, solve_eigopt, verify_certificate_banded
 from ._estimator import paper_estimator
 from ._exact import ExactResult, exact_lipschitz
@@ -52,6 +53,7 @@ __all__ = [
     "pgd_lower",
     "sequential_multipliers",
     "slope_interval",
+    "solve_barrier",
     "solve_eigopt",
     "solve_lipsdp",
     "spectral_product",

@@ -57,7 +57,7 @@ class _Chain:
     """Float64 torch data of a chain, the last layer divided by ``scale`` so that rho is O(1)."""
 
     def __init__(self, Ws: Sequence[np.ndarray], slopes: Sequence[tuple[float, float]], reduce: bool):
-        from ._sdp import _reduce_first_layer
+        from ._sdp import _reduce_with_norm
 
         if len(Ws) < 2 or len(slopes) != len(Ws) - 1:
             raise ShapeMismatchError("need weights W_0..W_l (l >= 1) and one slope interval per hidden layer")
@@ -66,9 +66,12 @@ class _Chain:
                 raise NonFiniteError(f"weight W_{k} holds NaN or Inf values")
             if k > 0 and W.shape[1] != Ws[k - 1].shape[0]:
                 raise ShapeMismatchError(f"W_{k} has {W.shape[1]} columns but W_{k - 1} has {Ws[k - 1].shape[0]} rows")
-        W0 = _reduce_first_layer(Ws[0]) if reduce else Ws[0]
-        scale = 1.0
-        for W in Ws:
+        if reduce:
+            W0, n0 = _reduce_with_norm(Ws[0])
+        else:
+            W0, n0 = Ws[0], float(np.linalg.norm(Ws[0], 2))
+        scale = max(n0, 1e-300)
+        for W in Ws[1:]:
             scale *= max(float(np.linalg.norm(W, 2)), 1e-300)
         self.scale = max(scale, 1e-300)
         mats = [W0, *Ws[1:-1], Ws[-1] / self.scale]
@@ -122,6 +125,11 @@ def sequential_multipliers(Ws, slopes, *, reduce: bool = True) -> list[np.ndarra
     from ._sdp import _as_np
 
     chain = _Chain(_as_np(Ws), slopes, reduce)
+    return [np.full(h, tau * chain.scale**2) for tau, h in zip(_sequential_taus(chain), chain.hidden)]
+
+
+def _sequential_taus(chain: _Chain) -> list[float]:
+    """The scalars of :func:`sequential_multipliers` in the chain's scaled units."""
     mats = [W.numpy() for W in chain.mats]
     L = len(chain.hidden)
     taus = [0.0] * L
@@ -138,7 +146,7 @@ def sequential_multipliers(Ws, slopes, *, reduce: bool = True) -> list[np.ndarra
             R = (a + b) ** 2 * tau**2 * (Wk.T @ np.linalg.solve(P, Wk))
             if a * b != 0:
                 R = R - 2 * a * b * tau * (Wk.T @ Wk)
-    return [np.full(h, tau * chain.scale**2) for tau, h in zip(taus, chain.hidden)]
+    return taus
 
 
 def solve_eigopt(Ws, slopes, *, form: str = "neuron", reduce: bool = True, max_iter: int = 3000,
@@ -195,8 +203,10 @@ def _solve(Ws, slopes, form, reduce, max_iter, mus, memory, rtol, time_limit, in
     t_start = time.perf_counter()
     Ws = _as_np(Ws)
     chain = _Chain(Ws, slopes, reduce)
-    start = init if init is not None else sequential_multipliers(Ws, slopes, reduce=reduce)
-    start = [np.maximum(np.asarray(t, dtype=np.float64).reshape(-1) / chain.scale**2, 1e-300) for t in start]
+    if init is None:
+        start = [np.full(h, max(tau, 1e-300)) for tau, h in zip(_sequential_taus(chain), chain.hidden)]
+    else:
+        start = [np.maximum(np.asarray(t, dtype=np.float64).reshape(-1) / chain.scale**2, 1e-300) for t in init]
     sizes = chain.hidden if form == "neuron" else [1] * len(chain.hidden)
     if form == "neuron":
         x0 = np.concatenate([np.log(t) for t in start])
