@@ -179,3 +179,21 @@ def test_bracket_uses_barrier_for_lipsdp_neuron():
     net = mlp(6, [3, 5, 4, 2])
     (r,) = bracket(net, methods=["lipsdp-neuron"]).results
     assert r.method == "lipsdp-neuron" and r.solver == "BARRIER" and r.kind == "certified-upper"
+
+
+def test_failed_block_verification_retried_densely(monkeypatch):
+    """verify='auto' on an LMI above DENSE_VERIFY_MAX uses block Cholesky; when that check fails,
+    the dense one is tried (both are float64 certificates) and the note says so."""
+    from lipbound.bounds import CertificateError, _eigopt, _sdp
+
+    net = mlp(5, [6, 8, 2])
+    monkeypatch.setattr(_sdp, "DENSE_VERIFY_MAX", 4)
+
+    def refuse(*a, **k):
+        raise CertificateError("simulated refusal")
+
+    monkeypatch.setattr(_eigopt, "verify_certificate_banded", refuse)
+    r = lipsdp(net)
+    assert r.solver == "BARRIER" and r.details["verification"] == "dense" and "simulated refusal" in r.status
+    r2 = lipsdp(net, verify="banded")  # asked for explicitly: no silent switch
+    assert r2.solver != "BARRIER" and "simulated refusal" in r2.status

@@ -338,11 +338,13 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-3, max
         # satisfies the dual's equality constraints, and Z >= 0 with <B_i, Z> <= 0 iff the point
         # x - step is feasible (X(F - dF)X = X F(x - step) X); its objective is a lower bound on
         # rho*, and the gap rho - lb = mu (N - tr(dF X) + sum_i (1 - dt_i / t_i)) costs O(n_h)
-        if np.all(t - step[1:] > 0) and math.isfinite(barrier(rho - step[0], t - step[1:])[0]):
-            g_t = -(g0[1:] + tbar / t)
-            trdfx = step[0] * (-g0[0]) + float(step[1:] @ g_t)
-            lb = rho - mu * (N - trdfx + tbar * float(np.sum(1.0 - step[1:] / t)))
-            if lb > lower:
+        g_t = -(g0[1:] + tbar / t)
+        trdfx = step[0] * (-g0[0]) + float(step[1:] @ g_t)
+        lb = rho - mu * (N - trdfx + tbar * float(np.sum(1.0 - step[1:] / t)))
+        # its feasibility costs a factorisation: checked when it would stop the solver (and every
+        # 5th step, so that a run stopped early still reports a bound)
+        if lb > lower and (rho - lb <= gap_tol * lb or newton % 5 == 0):
+            if np.all(t - step[1:] > 0) and math.isfinite(barrier(rho - step[0], t - step[1:])[0]):
                 lower = lb
         if lower > 0 and rho - lower <= gap_tol * lower:
             status = "converged"
@@ -361,6 +363,8 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-3, max
             fv, Lv = value(al)
             if fv < fn:
                 alpha, fn, Ln = al, fv, Lv
+                if al == 1.0 and fv <= f0 - 0.25 * dec2:  # a full step with sufficient decrease
+                    break
             elif alpha is not None:
                 break
             al *= 0.5

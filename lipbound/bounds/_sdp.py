@@ -254,8 +254,12 @@ DECOMPOSED_OPTIONS = {"layer_first": True, "time_limit": 90.0}
 SCS_MAX_PSD = 600
 
 #: largest LMI side verified by dense float64 eigenvalues; above it, block Cholesky
-#: (:func:`~lipbound.bounds.verify_certificate_banded`; a dense eigvalsh at side 4900 took 13 s)
-DENSE_VERIFY_MAX = 2500
+#: (:func:`~lipbound.bounds.verify_certificate_banded`: on 784-256-10, side 1040, the dense check
+#: took 0.3 s and the block Cholesky 0.1 s; a dense eigvalsh at side 4900 took 13 s)
+DENSE_VERIFY_MAX = 512
+
+#: largest LMI side on which a failed block-Cholesky verification is retried densely
+DENSE_FALLBACK_MAX = 2500
 
 
 #: largest LMI side Clarabel is given (its dense PSD scaling block grows like N^4: N = 200 is ~3 GB)
@@ -414,7 +418,8 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     :func:`~lipbound.bounds.solve_barrier` first for the neuron form); ``"EIGOPT"`` is the
     first-order solver of :func:`~lipbound.bounds.solve_eigopt`. ``verify``: ``"dense"`` (:func:`verify_certificate`),
     ``"banded"`` (:func:`~lipbound.bounds.verify_certificate_banded`) or ``"auto"`` (dense up to
-    side :data:`DENSE_VERIFY_MAX`). ``options`` go to ``EIGOPT`` (:func:`~lipbound.bounds.solve_eigopt`).
+    side :data:`DENSE_VERIFY_MAX`, and a failed block check retried densely up to
+    :data:`DENSE_FALLBACK_MAX`). ``options`` go to ``EIGOPT`` (:func:`~lipbound.bounds.solve_eigopt`).
     ``time_limit`` (seconds) is the budget of all solves together (each solver gets what is left;
     EIGOPT stops at it with status ``time_limit`` and its best multipliers are verified as usual);
     verification is not counted, and solvers left without time are skipped, said in the status.
@@ -450,7 +455,8 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     n_psd = Ws[1:][0].shape[1] + sum(W.shape[0] for W in Ws[1:-1]) if len(Ws) > 1 else 0
     n_psd += min(Ws[0].shape) if reduce else Ws[0].shape[1]
     n_full = Ws[0].shape[1] + sum(W.shape[0] for W in Ws[:-1])
-    if verify == "auto":
+    auto_verify = verify == "auto"
+    if auto_verify:
         verify = "dense" if n_full <= DENSE_VERIFY_MAX else "banded"
     a1, b1 = slopes[0]
     n_barrier = sum(W.shape[0] for W in Ws[:-1]) + (0 if a1 * b1 == 0 else n_psd - Ws[1:][0].shape[1])
@@ -494,7 +500,14 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
                     used = "banded"
                     cert = verify_certificate_banded(Ws, slopes, ts)
             else:
-                cert = verify_certificate_banded(Ws, slopes, ts)
+                try:
+                    cert = verify_certificate_banded(Ws, slopes, ts)
+                except CertificateError as exc:
+                    if not auto_verify or n_full > DENSE_FALLBACK_MAX:
+                        raise
+                    notes.append(f"{solver}: block Cholesky verification failed ({exc}); trying dense")
+                    used = "dense"
+                    cert = verify_certificate(Ws, slopes, ts)
         except CertificateError as exc:
             notes.append(f"{solver}: status {status}; verification failed ({exc})")
             continue
