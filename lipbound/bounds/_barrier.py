@@ -115,8 +115,9 @@ def _chol(F):
         return None
 
 
-def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-3, max_iter: int = 200,
-                  target: float = 8.0, center_tol: float = 1.0, rho_slack: float = 0.005, elim_input: bool = True,
+def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max_iter: int = 200,
+                  target: float = 8.0, center_tol: float = 1.0, rho_slack: float = 0.005, mu0_factor: float = 0.5,
+                  elim_input: bool = True,
                   time_limit: float | None = None, init: Sequence[np.ndarray] | None = None,
                   ) -> tuple[list[np.ndarray], float, str, dict]:
     r"""Minimise :math:`\rho` subject to :math:`F(\rho, t) \succeq 0, t \ge 0` (LipSDP-Neuron) by the
@@ -128,6 +129,8 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-3, max
     at most that :math:`\rho`); ``target``: the Newton decrement (squared) that each decrease of
     :math:`\mu` aims at; ``center_tol``: the decrement below which a point counts as centred;
     ``rho_slack``: the start's :math:`\rho` is :math:`(1 + \text{rho\_slack})\lambda_{\max}(S(t_0))`;
+    ``mu0_factor``: the first :math:`\mu` is the one that makes the start most central, at most
+    ``mu0_factor`` :math:`\rho/\nu` (a larger one first pulls :math:`\rho` up);
     ``elim_input``: eliminate the input block when :math:`\alpha_1\beta_1 = 0` (same iterates, smaller
     matrices); ``max_iter`` bounds the Newton steps, ``time_limit`` (seconds) the wall time (the
     multipliers reached are returned, status ``time_limit``); ``init`` replaces the sequential warm
@@ -315,6 +318,7 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-3, max
         eu, ev, gv = float(u[0]), float(v[0]), float(g0 @ v)
         if mu is None:  # the most central weight for the start
             mu = 1.0 / max(-ev / eu, 1e-300) if eu > 0 and -ev > 0 else 0.1 * rho / nu
+            mu = min(mu, mu0_factor * rho / nu)  # not above the gap the start can have
         a = 1.0 / mu
         dec2 = a * a * eu + 2 * a * ev + gv
         if not math.isfinite(dec2):
@@ -324,10 +328,7 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-3, max
             # (approximately) centred: the gap bound holds; decrease mu as far as the target
             # decrement allows (the larger root of the quadratic)
             centres += 1
-            gap_bound = nu * mu
-            if gap_bound <= 0.1 * gap_tol * rho:  # the barrier's own bound (at an exact centre)
-                status = "converged"
-                break
+            gap_bound = nu * mu  # the barrier's own bound at an exact centre (a diagnostic only)
             disc = ev * ev - eu * (gv - tgt)
             a_new = (-ev + math.sqrt(max(disc, 0.0))) / eu if eu > 0 else a * 2
             a = min(max(a_new, a * 1.01), a * 1e3)
