@@ -271,12 +271,29 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
             h_rr = float(np.sum(X00 * X00))
             tr00 = float(np.trace(X00))
         p = 2.0
-        Y00 = p * A + q[:, None] * Bm.T
-        Y01 = p * Bm + q[:, None] * Cm
-        Y10 = q[:, None] * A + s[:, None] * Bm.T
-        Y11 = q[:, None] * Bm + s[:, None] * Cm
+        # H = Y00 o Y00^T + K + K^T + Y11 o Y11^T, K = Y01 o Y10^T, with (rows scaled per neuron)
+        # Y00 = pA + q Bm^T, Y01 = p Bm + q Cm, Y10 = qA + s Bm^T, Y11 = q Bm + s Cm; in place, and
+        # without the s terms when every alpha_k beta_k = 0 (these n_h x n_h passes cost as much as
+        # a matrix product)
+        qc, sc = q[:, None], s[:, None]
+        H = np.multiply(Bm.T, qc)
+        H += p * A  # Y00
+        Y = np.multiply(Cm, qc)
+        Y += p * Bm  # Y01
+        Z = np.multiply(A, qc)  # Y10
+        if tbar:
+            Z += sc * Bm.T
+        K = np.multiply(Y, Z.T)
+        H *= H.T  # numpy buffers overlapping operands
+        H += K
+        H += K.T
+        np.multiply(Bm, qc, out=Y)  # Y11
+        if tbar:
+            Y += sc * Cm
+        Y *= Y.T
+        H += Y
         Hf = np.empty((nh + 1, nh + 1))
-        Hf[1:, 1:] = Y00 * Y00.T + Y01 * Y10.T + Y10 * Y01.T + Y11 * Y11.T
+        Hf[1:, 1:] = H
         Hf[1:, 1:][np.diag_indices(nh)] += tbar / tv**2
         g_t = p * np.diag(A) + 2 * q * np.diag(Bm) + s * np.diag(Cm)
         Hf[0, 0] = h_rr
