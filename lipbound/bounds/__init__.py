@@ -9,7 +9,8 @@ memory) as a :class:`LoadedModel` whose layers are proven standard (``docs/accep
 ``docs/bounds.md`` for the soundness policy.
 """
 
-from ._bracket import METHODS, attention_bound, attention_lipschitz, autoencoder_bounds, bracket
+from ._bracket import (METHODS, REGISTRY, BoundMethod, attention_bound, attention_lipschitz, autoencoder_bounds,
+                       bracket, default_methods)
 from ._cli import ModelFileError
 from ._import import LoadedModel, as_loaded, load_model
 from ._barrier import solve_barrier
@@ -24,9 +25,11 @@ from ._spectral import conv_norm_lower, conv_norm_upper, linear_norm, spectral_p
 
 __all__ = [
     "METHODS",
+    "REGISTRY",
     "Ball",
     "Box",
     "Bracket",
+    "BoundMethod",
     "BoundResult",
     "CertificateError",
     "ExactResult",
@@ -44,6 +47,7 @@ __all__ = [
     "build_lmi",
     "conv_norm_lower",
     "conv_norm_upper",
+    "default_methods",
     "exact_lipschitz",
     "jacobian_power_iteration",
     "linear_norm",
