@@ -12,6 +12,7 @@ Networks (issue 13, goal 1), ReLU, PyTorch default initialisation from ``--seed`
   beyond the barrier solver's dense matrices);
 * ``enc-32-64-128-128-256-256-288``: the shape of the paper-size sensor encoder, default
   initialisation (the trained paper-size encoders are trained on CUDA and not shipped);
+* ``64-40-20-10-10``: small enough for Clarabel's reference solve;
 * ``zoo-concat-relu-enc1`` and ``zoo-sum-tanh-enc1``: encoders of the CPU zoo's trained autoencoders
   (``lipbound.zoo.load``; small, trained in seconds).
 
@@ -53,6 +54,7 @@ NETWORKS = {
         "784-500-200-50-10": [784, 500, 200, 50, 10],
         "deep-50x100": [100] + [100] * 50 + [10],
         "enc-32-64-128-128-256-256-288": [32, 64, 128, 128, 256, 256, 288],
+        "64-40-20-10-10": [64, 40, 20, 10, 10],
         "zoo-concat-relu-enc1": "zoo:concat-relu:1",
         "zoo-sum-tanh-enc1": "zoo:sum-tanh:1",
     },
