@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -39,9 +39,6 @@ RTOL = 1e-12
 # stopping rule (dual gap 1e-4 on rho, so about 5e-5 on the bound) is 20x inside it; the sequential
 # warm start is typically 10-40% above the optimum, so a solver that does not optimise fails.
 TIGHT = 1e-3
-# A certified value can be below Clarabel's certified value only by Clarabel's own excess over the
-# optimum (~1e-8 relative after verification): 1e-6 allows that and catches an unsound verifier.
-BELOW = 1e-6
 
 ACTS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky": lambda: nn.LeakyReLU(0.1), "sigmoid": nn.Sigmoid}
 
@@ -71,15 +68,20 @@ def exact_relu_1hidden(net: nn.Sequential) -> float:
 @settings(max_examples=8, deadline=None)
 @given(seed=seeds, n0=st.integers(2, 7), widths=st.lists(st.integers(2, 7), min_size=1, max_size=3),
        m=st.integers(1, 3), act=st.sampled_from(sorted(ACTS)))
+@example(seed=2055, n0=2, widths=[3, 5], m=1, act="sigmoid")
 def test_barrier_matches_clarabel(seed, n0, widths, m, act):
+    """Within TIGHT of Clarabel's certified value. Not "at least Clarabel's value": on the example
+    Clarabel's multipliers verify to a rho 2.2e-6 (relative) above BARRIER's, which is then below
+    Clarabel by 1.1e-6 on the bound, legitimately. Below the optimum it must not be: the multipliers'
+    verified rho is at least the dual bound (weak duality), and that dual bound is at most what
+    Clarabel's multipliers verify to (soundness against exact constants: the tests below)."""
     net = mlp(seed, [n0, *widths, m], ACTS[act])
     ref = lipsdp(net, solvers=["CLARABEL"])
     ours = lipsdp(net, solvers=["BARRIER"])
     assert ref.solver == "CLARABEL" and ours.solver == "BARRIER" and ours.kind == "certified-upper"
-    assert ours.value >= ref.value * (1 - BELOW), (ours.value, ref.value)
     assert ours.value <= ref.value * (1 + TIGHT), (ours.value, ref.value)
-    # the dual bound is a lower bound on the SDP optimum: below what Clarabel's multipliers verify to
-    assert ours.details["sdp_dual_rho"] <= ref.details["rho_verified"] * (1 + 1e-9)
+    dual = ours.details["sdp_dual_rho"]
+    assert dual <= ours.details["rho_verified"] and dual <= ref.details["rho_verified"] * (1 + 1e-9)
     assert 0 <= ours.details["gap_to_sdp_optimum"] <= TIGHT
 
 
