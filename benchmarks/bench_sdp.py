@@ -175,6 +175,32 @@ def bench_network(name: str, dims, args) -> list[dict]:
     return rows
 
 
+#: issue 13, goal 1: LipSDP-Neuron (within 1e-3 of the SDP optimum) in at most 5x ECLipsE-Fast's time,
+#: or within a number of seconds
+TARGETS = {"784-256-10": ("peer", 5.0), "784-500-200-50-10": ("seconds", 30.0),
+           "enc-32-64-128-128-256-256-288": ("peer", 5.0)}
+
+
+def _target_line(name: str, rows: list[dict]) -> str | None:
+    what, limit = TARGETS.get(name, (None, None))
+    ours = next((r for r in rows if r["method"] == "lipsdp-neuron"), None)
+    if what is None or ours is None:
+        return None
+    gap = ours.get("gap")
+    tight = gap is not None and gap <= 1e-3
+    if what == "seconds":
+        ok = tight and ours["seconds"] <= limit
+        return (f"Target (at most {limit:g} s, within 1e-3 of the SDP optimum): {'met' if ok else 'not met'} "
+                f"({ours['seconds']:.3g} s, gap {_fmt(gap, '.1e')}).")
+    fast = next((r for r in rows if r["method"] == "ECLipsE_Fast" and r.get("value") is not None), None)
+    if fast is None:
+        return f"Target (at most {limit:g}x ECLipsE-Fast's time): not measured (no ECLipsE-Fast result)."
+    ratio = ours["seconds"] / fast["seconds"]
+    ok = tight and ratio <= limit
+    return (f"Target (at most {limit:g}x ECLipsE-Fast's time, within 1e-3 of the SDP optimum): "
+            f"{'met' if ok else 'not met'} ({ratio:.3g}x, gap {_fmt(gap, '.1e')}).")
+
+
 def _fmt(v, spec=".4g"):
     return "-" if v is None else format(v, spec)
 
@@ -224,6 +250,9 @@ def to_markdown(results: dict, args) -> str:
                             f"time {ours['seconds'] / e['seconds']:.3g}")
         if summ:
             lines += ["", "; ".join(summ) + "."]
+        target = _target_line(name, rows)
+        if target:
+            lines += ["", target]
         lines.append("")
     return "\n".join(lines)
 
