@@ -304,7 +304,6 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
 
     fb, Lc = barrier(rho, t)
     newton, status, gap_bound = 0, "max_iter", math.inf
-    tgt = target
     lower = -math.inf  # best dual lower bound on rho* (scaled)
     centres = 0
     while newton < max_iter:
@@ -342,11 +341,11 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
             status = "non-finite Newton step"
             break
         if dec2 <= center_tol:
-            # (approximately) centred: the gap bound holds; decrease mu as far as the target
-            # decrement allows (the larger root of the quadratic)
+            # (approximately) centred: decrease mu as far as the target decrement allows (the
+            # larger root of the quadratic)
             centres += 1
             gap_bound = nu * mu  # the barrier's own bound at an exact centre (a diagnostic only)
-            disc = ev * ev - eu * (gv - tgt)
+            disc = ev * ev - eu * (gv - target)
             a_new = (-ev + math.sqrt(max(disc, 0.0))) / eu if eu > 0 else a * 2
             a = min(max(a_new, a * 1.01), a * 1e3)
             mu = 1.0 / a
