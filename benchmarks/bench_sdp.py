@@ -158,12 +158,13 @@ def bench_network(name: str, dims, args) -> list[dict]:
     n_psd = min(Ws[0].shape) + sum(W.shape[0] for W in Ws[:-1])  # reduced LMI side
     n_hidden = sum(W.shape[0] for W in Ws[:-1])
     lipsdp(make_net([4, 3, 2], 0))  # warm-up: imports and first calls outside the timings
+    fast: list[dict] = []  # ECLipsE-Fast runs alternating with BARRIER's
     if n_hidden > 3000:  # beyond the barrier solver's dense matrices
         r = lipsdp(net, form="decomposed", solvers=["EIGOPT"])
         rows.append(_row(r))
     else:
         # BARRIER and ECLipsE-Fast alternate, so that both see the same machine load
-        runs, fast = [], []
+        runs = []
         for _ in range(args.repeat):
             runs.append(lipsdp(net, form="neuron", solvers=["BARRIER"]))
             if not args.no_eclipse:
