@@ -9,9 +9,11 @@ memory) as a :class:`LoadedModel` whose layers are proven standard (``docs/accep
 ``docs/bounds.md`` for the soundness policy.
 """
 
-from ._bracket import METHODS, attention_bound, attention_lipschitz, autoencoder_bounds, bracket
+from ._bracket import (METHODS, REGISTRY, BoundMethod, attention_bound, attention_lipschitz, autoencoder_bounds,
+                       bracket, default_methods)
 from ._cli import ModelFileError
 from ._import import LoadedModel, as_loaded, load_model
+from ._barrier import solve_barrier
 from ._eigopt import sequential_multipliers, solve_eigopt, verify_certificate_banded
 from ._estimator import paper_estimator
 from ._exact import ExactResult, exact_lipschitz
@@ -23,9 +25,11 @@ from ._spectral import conv_norm_lower, conv_norm_upper, linear_norm, spectral_p
 
 __all__ = [
     "METHODS",
+    "REGISTRY",
     "Ball",
     "Box",
     "Bracket",
+    "BoundMethod",
     "BoundResult",
     "CertificateError",
     "ExactResult",
@@ -43,6 +47,7 @@ __all__ = [
     "build_lmi",
     "conv_norm_lower",
     "conv_norm_upper",
+    "default_methods",
     "exact_lipschitz",
     "jacobian_power_iteration",
     "linear_norm",
@@ -52,6 +57,7 @@ __all__ = [
     "pgd_lower",
     "sequential_multipliers",
     "slope_interval",
+    "solve_barrier",
     "solve_eigopt",
     "solve_lipsdp",
     "spectral_product",

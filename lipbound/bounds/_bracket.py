@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,8 +21,149 @@ from ._result import Bracket, BoundResult
 from ._sdp import lipsdp
 from ._spectral import _up, linear_norm, spectral_product
 
-METHODS = ("spectral-product", "lipsdp-neuron", "lipsdp-layer", "lipsdp-decomposed", "power-iteration", "pgd",
-           "paper-estimator")
+@dataclass(frozen=True)
+class BoundMethod:
+    """One entry of :data:`REGISTRY`: a bound method :func:`bracket` can run.
+
+    ``kind``: the kind of its results, ``"certified-upper"`` (holds globally, verified),
+    ``"lower"`` (sampled: the model's own directional derivative at points found, a sound lower
+    bound) or ``"heuristic"`` (neither); ``needs``: what it needs beyond the model, ``"none"``,
+    ``"inputs"``, ``"domain"`` or ``"inputs or domain"``; ``dense_only``: only for networks of
+    Linear layers; ``default``: run when ``methods`` is not given and it applies; ``run``: computes
+    its :class:`BoundResult` from a :class:`BracketRun`.
+    """
+
+    name: str
+    kind: str
+    needs: str
+    dense_only: bool
+    default: bool
+    run: Callable[[BracketRun], BoundResult]
+    summary: str
+
+    def applies(self, *, dense: bool, inputs: bool, domain: bool) -> bool:
+        """Whether the method can run on a (dense or not) network with these data."""
+        need = {"none": True, "inputs": inputs, "domain": domain, "inputs or domain": inputs or domain}[self.needs]
+        return need and (dense or not self.dense_only)
+
+
+@dataclass
+class BracketRun:
+    """What the methods of one :func:`bracket` call share: the model (the user's ``original``, the
+    strictly read ``chain`` and its :class:`Network`), the data, the options, and what earlier
+    methods found (the best power-iteration input warms PGD up; the spectral product scales both)."""
+
+    net: Any
+    chain: Any
+    original: Any
+    batch: Any
+    inputs: torch.Tensor | None
+    domain: Box | Ball | None
+    seed: int
+    solvers: Sequence[str] | None
+    time_limit: float | None
+    equivalence: Any = None
+    best_x: torch.Tensor | None = None
+    scale: float | None = None
+
+    def spectral_scale(self) -> float:
+        if self.scale is None:
+            self.scale = spectral_product(self.net)[0]
+        return self.scale
+
+
+def _run_spectral(run: BracketRun) -> BoundResult:
+    t0 = time.perf_counter()
+    v, rows = spectral_product(run.net)
+    return BoundResult("spectral-product", "certified-upper", v, time.perf_counter() - t0, "none",
+                       "ok: product of certified layer norms", {"layers": rows, "equivalence_check": run.equivalence})
+
+
+def _run_lipsdp(form: str) -> Callable[[BracketRun], BoundResult]:
+    def go(run: BracketRun) -> BoundResult:
+        return lipsdp(run.net, form=form, solvers=run.solvers, time_limit=run.time_limit)
+
+    return go
+
+
+def _run_power_iteration(run: BracketRun) -> BoundResult:
+    t0 = time.perf_counter()
+    if run.inputs is None:
+        raise ShapeMismatchError("method 'power-iteration' needs inputs=(batch, *input_shape)")
+    iters = 50
+    scale = run.spectral_scale()
+    inputs = run.inputs
+    vals, vecs = jacobian_power_iteration(run.chain, inputs, iters=iters, seed=run.seed, scale=scale)
+    top = torch.argsort(vals, descending=True)[:EVALUATED_CANDIDATES]
+    ev = evaluate_directional(run.original, inputs[top], vecs[top], batch=run.batch, scale=scale)
+    i = int(torch.argmax(ev))
+    run.best_x = inputs[top[i]]
+    return BoundResult("power-iteration", "lower", float(ev[i]), time.perf_counter() - t0, "none",
+                       "ok: ||J(x) v|| / ||v|| of the user's model, evaluated in float64 one input at a time",
+                       {"inputs": int(inputs.shape[0]), "iterations": iters, "evaluated_on_model": int(top.numel()),
+                        "witness_index": int(top[i]), "witness": _witness(run.best_x)})
+
+
+def _run_pgd(run: BracketRun) -> BoundResult:
+    t0 = time.perf_counter()
+    if run.domain is None:
+        raise ShapeMismatchError("method 'pgd' needs domain=Box(...) or Ball(...)")
+    scale = run.spectral_scale()
+    init = run.best_x.unsqueeze(0) if run.best_x is not None else None
+    _, x = pgd_lower(run.chain, run.domain, run.net.in_shape, seed=run.seed, init=init)
+    xs = x.unsqueeze(0)
+    _, v = jacobian_power_iteration(run.chain, xs, iters=50, seed=run.seed, scale=scale)
+    val = float(evaluate_directional(run.original, xs, v, batch=run.batch, scale=scale)[0])
+    return BoundResult("pgd", "lower", val, time.perf_counter() - t0, "none",
+                       f"ok: projected ascent over {type(run.domain).__name__}; the value is the "
+                       "user's model evaluated at the point found", {"witness": _witness(x)})
+
+
+def _run_paper_estimator(run: BracketRun) -> BoundResult:
+    t0 = time.perf_counter()
+    if run.inputs is not None:
+        samples = run.inputs
+    elif run.domain is not None:
+        samples = run.domain.sample(64, run.net.in_shape, torch.Generator().manual_seed(run.seed))
+    else:
+        raise ShapeMismatchError("method 'paper-estimator' needs inputs or a domain to sample from")
+    est = paper_estimator(run.original, samples, seed=run.seed, batch=run.batch)
+    return BoundResult("paper-estimator", "heuristic", est["lipschitz"], time.perf_counter() - t0, "none",
+                       "heuristic: max Frobenius norm of the Jacobian (not a lower bound)", est)
+
+
+#: every bound method by name, in the order :func:`bracket` runs its default set; the CLI
+#: (``lipbound bound --method``), training tracking and the pytest plugin validate names against it
+REGISTRY: dict[str, BoundMethod] = {m.name: m for m in (
+    BoundMethod("spectral-product", "certified-upper", "none", False, True, _run_spectral,
+                "product of certified layer norms"),
+    BoundMethod("lipsdp-neuron", "certified-upper", "none", True, True, _run_lipsdp("neuron"),
+                "LipSDP with one multiplier per neuron, verified in float64"),
+    BoundMethod("lipsdp-layer", "certified-upper", "none", True, False, _run_lipsdp("layer"),
+                "LipSDP with one multiplier per layer, verified in float64"),
+    BoundMethod("lipsdp-decomposed", "certified-upper", "none", True, False, _run_lipsdp("decomposed"),
+                "LipSDP-Neuron by the first-order solver on the block structure, block-Cholesky verified"),
+    BoundMethod("power-iteration", "lower", "inputs", False, True, _run_power_iteration,
+                "Jacobian power iteration at the given inputs, evaluated on the model"),
+    BoundMethod("pgd", "lower", "domain", False, True, _run_pgd,
+                "projected ascent of the Jacobian norm over the domain, evaluated on the model"),
+    BoundMethod("paper-estimator", "heuristic", "inputs or domain", False, True, _run_paper_estimator,
+                "the paper's Frobenius-norm estimator (not a bound)"),
+)}
+
+METHODS = tuple(REGISTRY)
+
+
+def default_methods(*, dense: bool, inputs: bool, domain: bool) -> list[str]:
+    """The methods :func:`bracket` (and ``lipbound bound``) run when none are named: those of
+    :data:`REGISTRY` marked default that apply.
+
+    >>> default_methods(dense=True, inputs=True, domain=False)
+    ['spectral-product', 'lipsdp-neuron', 'power-iteration', 'paper-estimator']
+    >>> default_methods(dense=False, inputs=False, domain=True)
+    ['spectral-product', 'pgd', 'paper-estimator']
+    """
+    return [m.name for m in REGISTRY.values() if m.default and m.applies(dense=dense, inputs=inputs, domain=domain)]
 
 
 def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.Tensor | None = None,
@@ -65,71 +208,17 @@ def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.
     if inputs is not None:
         inputs = check_inputs(inputs, shape)
     if methods is None:
-        methods = ["spectral-product"]
-        if net.is_dense:
-            methods.append("lipsdp-neuron")
-        if inputs is not None:
-            methods.append("power-iteration")
-        if domain is not None:
-            methods.append("pgd")
-        if inputs is not None or domain is not None:
-            methods.append("paper-estimator")
-    unknown = [m for m in methods if m not in METHODS]
+        methods = default_methods(dense=net.is_dense, inputs=inputs is not None, domain=domain is not None)
+    unknown = [m for m in methods if m not in REGISTRY]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
     equivalence = check_equivalent(original, net, batch=loaded.batch, domain=domain, inputs=inputs, seed=seed)
+    run = BracketRun(net, chain, original, loaded.batch, inputs, domain, seed, solvers, time_limit, equivalence)
     results: list[BoundResult] = []
-    best_x = None
-    scale = None
     for method in methods:
         if on_step is not None:
             on_step(method, None)
-        t0 = time.perf_counter()
-        if method == "spectral-product":
-            v, rows = spectral_product(net)
-            results.append(BoundResult(method, "certified-upper", v, time.perf_counter() - t0, "none",
-                                       "ok: product of certified layer norms",
-                                       {"layers": rows, "equivalence_check": equivalence}))
-        elif method in ("lipsdp-neuron", "lipsdp-layer", "lipsdp-decomposed"):
-            results.append(lipsdp(net, form=method.split("-")[1], solvers=solvers, time_limit=time_limit))
-        elif method == "power-iteration":
-            if inputs is None:
-                raise ShapeMismatchError("method 'power-iteration' needs inputs=(batch, *input_shape)")
-            iters = 50
-            scale = spectral_product(net)[0] if scale is None else scale
-            vals, vecs = jacobian_power_iteration(chain, inputs, iters=iters, seed=seed, scale=scale)
-            top = torch.argsort(vals, descending=True)[:EVALUATED_CANDIDATES]
-            ev = evaluate_directional(original, inputs[top], vecs[top], batch=loaded.batch, scale=scale)
-            i = int(torch.argmax(ev))
-            best_x = inputs[top[i]]
-            results.append(BoundResult(method, "lower", float(ev[i]), time.perf_counter() - t0, "none",
-                                       "ok: ||J(x) v|| / ||v|| of the user's model, evaluated in float64 one "
-                                       "input at a time",
-                                       {"inputs": int(inputs.shape[0]), "iterations": iters,
-                                        "evaluated_on_model": int(top.numel()),
-                                        "witness_index": int(top[i]), "witness": _witness(best_x)}))
-        elif method == "pgd":
-            if domain is None:
-                raise ShapeMismatchError("method 'pgd' needs domain=Box(...) or Ball(...)")
-            scale = spectral_product(net)[0] if scale is None else scale
-            init = best_x.unsqueeze(0) if best_x is not None else None
-            _, x = pgd_lower(chain, domain, shape, seed=seed, init=init)
-            xs = x.unsqueeze(0)
-            _, v = jacobian_power_iteration(chain, xs, iters=50, seed=seed, scale=scale)
-            val = float(evaluate_directional(original, xs, v, batch=loaded.batch, scale=scale)[0])
-            results.append(BoundResult(method, "lower", val, time.perf_counter() - t0, "none",
-                                       f"ok: projected ascent over {type(domain).__name__}; the value is the "
-                                       "user's model evaluated at the point found", {"witness": _witness(x)}))
-        elif method == "paper-estimator":
-            if inputs is not None:
-                samples = inputs
-            elif domain is not None:
-                samples = domain.sample(64, shape, torch.Generator().manual_seed(seed))
-            else:
-                raise ShapeMismatchError("method 'paper-estimator' needs inputs or a domain to sample from")
-            est = paper_estimator(original, samples, seed=seed, batch=loaded.batch)
-            results.append(BoundResult(method, "heuristic", est["lipschitz"], time.perf_counter() - t0, "none",
-                                       "heuristic: max Frobenius norm of the Jacobian (not a lower bound)", est))
+        results.append(REGISTRY[method].run(run))
         if on_step is not None:
             on_step(method, results[-1])
     return Bracket(results)

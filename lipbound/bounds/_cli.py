@@ -135,7 +135,7 @@ def _cmd_bound(args: argparse.Namespace) -> int:
 
     from .. import __version__
     from .._io import atomic_write_json
-    from ._bracket import bracket
+    from ._bracket import bracket, default_methods
     from ._network import to_network
     from ._result import SoundnessError
 
@@ -159,10 +159,11 @@ def _cmd_bound(args: argparse.Namespace) -> int:
         inputs = domain.sample(args.samples, shape, g)
     else:
         inputs = torch.randn((args.samples, *shape), generator=g, dtype=torch.float64)
-    methods = list(dict.fromkeys(args.method)) if args.method else None
-    if methods is None:
-        methods = ["spectral-product"] + (["lipsdp-neuron"] if net.is_dense else []) + ["power-iteration"]
-        methods += (["pgd"] if domain is not None else []) + ["paper-estimator"]
+    # the registry's default set for these data (inputs are always sampled here), so that the
+    # progress display knows the steps; bracket runs them all in one call (PGD starts from the
+    # best power-iteration input)
+    methods = (list(dict.fromkeys(args.method)) if args.method else
+               default_methods(dense=net.is_dense, inputs=True, domain=domain is not None))
     time_limit = args.time_limit if args.time_limit is not None else default_time_limit(net)
     if any(m.startswith("lipsdp") for m in methods):
         say.say(f"SDP time limit {time_limit:.0f} s" + ("" if args.time_limit else " (default for this size; "

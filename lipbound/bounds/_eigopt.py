@@ -57,7 +57,7 @@ class _Chain:
     """Float64 torch data of a chain, the last layer divided by ``scale`` so that rho is O(1)."""
 
     def __init__(self, Ws: Sequence[np.ndarray], slopes: Sequence[tuple[float, float]], reduce: bool):
-        from ._sdp import _reduce_first_layer
+        from ._sdp import _reduce_with_norm
 
         if len(Ws) < 2 or len(slopes) != len(Ws) - 1:
             raise ShapeMismatchError("need weights W_0..W_l (l >= 1) and one slope interval per hidden layer")
@@ -66,9 +66,12 @@ class _Chain:
                 raise NonFiniteError(f"weight W_{k} holds NaN or Inf values")
             if k > 0 and W.shape[1] != Ws[k - 1].shape[0]:
                 raise ShapeMismatchError(f"W_{k} has {W.shape[1]} columns but W_{k - 1} has {Ws[k - 1].shape[0]} rows")
-        W0 = _reduce_first_layer(Ws[0]) if reduce else Ws[0]
-        scale = 1.0
-        for W in Ws:
+        if reduce:
+            W0, n0 = _reduce_with_norm(Ws[0])
+        else:
+            W0, n0 = Ws[0], float(np.linalg.norm(Ws[0], 2))
+        scale = max(n0, 1e-300)
+        for W in Ws[1:]:
             scale *= max(float(np.linalg.norm(W, 2)), 1e-300)
         self.scale = max(scale, 1e-300)
         mats = [W0, *Ws[1:-1], Ws[-1] / self.scale]
@@ -122,6 +125,11 @@ def sequential_multipliers(Ws, slopes, *, reduce: bool = True) -> list[np.ndarra
     from ._sdp import _as_np
 
     chain = _Chain(_as_np(Ws), slopes, reduce)
+    return [np.full(h, tau * chain.scale**2) for tau, h in zip(_sequential_taus(chain), chain.hidden)]
+
+
+def _sequential_taus(chain: _Chain) -> list[float]:
+    """The scalars of :func:`sequential_multipliers` in the chain's scaled units."""
     mats = [W.numpy() for W in chain.mats]
     L = len(chain.hidden)
     taus = [0.0] * L
@@ -138,7 +146,7 @@ def sequential_multipliers(Ws, slopes, *, reduce: bool = True) -> list[np.ndarra
             R = (a + b) ** 2 * tau**2 * (Wk.T @ np.linalg.solve(P, Wk))
             if a * b != 0:
                 R = R - 2 * a * b * tau * (Wk.T @ Wk)
-    return [np.full(h, tau * chain.scale**2) for tau, h in zip(taus, chain.hidden)]
+    return taus
 
 
 def solve_eigopt(Ws, slopes, *, form: str = "neuron", reduce: bool = True, max_iter: int = 3000,
@@ -195,8 +203,10 @@ def _solve(Ws, slopes, form, reduce, max_iter, mus, memory, rtol, time_limit, in
     t_start = time.perf_counter()
     Ws = _as_np(Ws)
     chain = _Chain(Ws, slopes, reduce)
-    start = init if init is not None else sequential_multipliers(Ws, slopes, reduce=reduce)
-    start = [np.maximum(np.asarray(t, dtype=np.float64).reshape(-1) / chain.scale**2, 1e-300) for t in start]
+    if init is None:
+        start = [np.full(h, max(tau, 1e-300)) for tau, h in zip(_sequential_taus(chain), chain.hidden)]
+    else:
+        start = [np.maximum(np.asarray(t, dtype=np.float64).reshape(-1) / chain.scale**2, 1e-300) for t in init]
     sizes = chain.hidden if form == "neuron" else [1] * len(chain.hidden)
     if form == "neuron":
         x0 = np.concatenate([np.log(t) for t in start])
@@ -319,7 +329,9 @@ def _abs_blocks(Ws, slopes, ts, rho: float, c: float, absolute: bool, d: Sequenc
     W0 = f(Ws[0])
     a1, b1 = slopes[0]
     n0 = W0.shape[1]
-    diag = [(abs(rho) if absolute else rho) * np.eye(n0) + sg * f(-2 * a1 * b1) * (W0.T * ts[0]) @ W0]
+    diag = [(abs(rho) if absolute else rho) * np.eye(n0)]
+    if a1 * b1 != 0:  # (a zero coefficient would add exact zeros: skip the n0 x n0 product)
+        diag[0] = diag[0] + sg * f(-2 * a1 * b1) * (W0.T * ts[0]) @ W0
     sub = [sg * f(a1 + b1) * ts[0][:, None] * W0]
     L = len(ts)
     for k in range(1, L + 1):  # hidden layer k
@@ -327,7 +339,8 @@ def _abs_blocks(Ws, slopes, ts, rho: float, c: float, absolute: bool, d: Sequenc
         D = sg * f(-2.0) * np.diag(ts[k - 1])
         if k < L:
             a, b = slopes[k]
-            D = D + sg * f(-2 * a * b) * (Wk.T * ts[k]) @ Wk
+            if a * b != 0:
+                D = D + sg * f(-2 * a * b) * (Wk.T * ts[k]) @ Wk
             sub.append(sg * f(a + b) * ts[k][:, None] * Wk)
         else:
             D = D + sg * Wk.T @ Wk
@@ -404,7 +417,7 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40) -> dict:
     # many orders of magnitude and a uniform margin c would otherwise swamp the small blocks
     dg, sb = _abs_blocks(Ws, slopes, ts, 0.0, 0.0, absolute=False)
     try:
-        rho_hat = float(np.linalg.eigvalsh(_schur_np(dg, sb))[-1])
+        rho_hat = _schur_lam_max(dg, sb)
     except np.linalg.LinAlgError:
         raise CertificateError("the certificate's block Q is not negative definite: the multipliers "
                                "are infeasible") from None
@@ -430,7 +443,7 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40) -> dict:
             if c > 1e300:
                 break
             continue
-        lam = float(np.linalg.eigvalsh(_schur_np(dgq, sbq))[-1])  # lambda_max(S_c) + c
+        lam = _schur_lam_max(dgq, sbq)  # lambda_max(S_c) + c
         rho_try = max(lam, 0.0) + c + delta
         rho = rho_try if rho is None else max(rho, rho_try)
         dg, sb = _abs_blocks(Ws, slopes, ts, rho, c, absolute=False, d=d)
@@ -465,3 +478,25 @@ def _schur_np(diag, sub) -> np.ndarray:
         if k == 1:
             return (-(P + P.T) / 2)
     return -diag[0]
+
+
+def _schur_lam_max(diag, sub) -> float:
+    r""":math:`\lambda_{\max}` of :func:`_schur_np`'s matrix. When the input block is a multiple
+    :math:`dI` of the identity (:math:`\alpha_1\beta_1 = 0`) and wider than the first hidden layer, it
+    is :math:`\lambda_{\max}(YY^\top) - d` with :math:`Y` of :math:`n_1` rows, not an eigenvalue
+    problem of the input's size (an estimate either way: the certificate is the Cholesky check)."""
+    from scipy.linalg import cholesky, solve_triangular
+
+    D0 = diag[0]
+    n0, n1 = D0.shape[0], sub[0].shape[0]
+    d = float(D0[0, 0]) if n0 else 0.0
+    if len(diag) < 2 or n0 <= n1 or np.count_nonzero(D0 - d * np.eye(n0)):
+        return float(np.linalg.eigvalsh(_schur_np(diag, sub))[-1])
+    P = diag[-1]
+    for k in range(len(diag) - 1, 1, -1):
+        Lk = cholesky((P + P.T) / 2, lower=True)
+        Y = solve_triangular(Lk, sub[k - 1], lower=True)
+        P = diag[k - 1] - Y.T @ Y
+    Y = solve_triangular(cholesky((P + P.T) / 2, lower=True), sub[0], lower=True)
+    G = Y @ Y.T
+    return float(np.linalg.eigvalsh((G + G.T) / 2)[-1]) - d

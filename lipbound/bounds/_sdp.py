@@ -236,7 +236,15 @@ SOLVER_OPTIONS = {
     # first-order eigenvalue optimisation (lipbound.bounds._eigopt): smoothing levels relative to
     # rho, stage stopping rule, iteration cap; the verified value never depends on them
     "EIGOPT": {"mus": (1e-2, 1e-3, 1e-4), "rtol": 1e-6, "max_iter": 3000},
+    # second-order barrier method (lipbound.bounds._barrier): stop when its dual bound shows rho
+    # within gap_tol (relative) of the SDP optimum, i.e. the bound within about gap_tol / 2
+    "BARRIER": {"gap_tol": 1e-4, "max_iter": 200},
 }
+
+#: largest side of the matrices the BARRIER solver factors and inverts densely at every Newton step
+#: (the hidden widths summed, plus the reduced input width unless the first activation has
+#: alpha beta = 0); beyond it EIGOPT is used
+BARRIER_MAX_SIDE = 3000
 
 #: EIGOPT options of ``form="decomposed"``: layer form first, then neuron form, within a time budget
 #: (the multipliers reached are verified whatever the solver's status; override with ``options``)
@@ -246,8 +254,12 @@ DECOMPOSED_OPTIONS = {"layer_first": True, "time_limit": 90.0}
 SCS_MAX_PSD = 600
 
 #: largest LMI side verified by dense float64 eigenvalues; above it, block Cholesky
-#: (:func:`~lipbound.bounds.verify_certificate_banded`; a dense eigvalsh at side 4900 took 13 s)
-DENSE_VERIFY_MAX = 2500
+#: (:func:`~lipbound.bounds.verify_certificate_banded`: on 784-256-10, side 1040, the dense check
+#: took 0.3 s and the block Cholesky 0.1 s; a dense eigvalsh at side 4900 took 13 s)
+DENSE_VERIFY_MAX = 512
+
+#: largest LMI side on which a failed block-Cholesky verification is retried densely
+DENSE_FALLBACK_MAX = 2500
 
 
 #: largest LMI side Clarabel is given (its dense PSD scaling block grows like N^4: N = 200 is ~3 GB)
@@ -258,19 +270,40 @@ def _reduce_first_layer(W0: np.ndarray) -> np.ndarray:
     r"""Row-space reduction: :math:`W_0 = U S V^\top`, replace :math:`W_0` by :math:`U S`
     (:math:`x \mapsto V^\top x` is onto and 1-Lipschitz and :math:`f` only depends on it, so the
     constant is unchanged). Only used to pose the SDP; verification uses the original :math:`W_0`."""
+    return _reduce_with_norm(W0)[0]
+
+
+def _reduce_with_norm(W0: np.ndarray) -> tuple[np.ndarray, float]:
+    """:func:`_reduce_first_layer` and the spectral norm of ``W0`` from the same SVD."""
     U, s, _ = np.linalg.svd(W0, full_matrices=False)
     r = max(int((s > s[0] * 1e-12).sum()) if s.size and s[0] > 0 else 1, 1)
-    return U[:, :r] * s[:r]
+    return U[:, :r] * s[:r], float(s[0]) if s.size else 0.0
 
 
 def solve_lipsdp(Ws, slopes, *, form: str = "neuron", solver: str = "CLARABEL", reduce: bool = True,
-                 options: dict | None = None) -> tuple[list[np.ndarray], float, str]:
+                 options: dict | None = None, info: dict | None = None) -> tuple[list[np.ndarray], float, str]:
     """Pose and solve LipSDP; returns ``(multipliers, solver rho (unverified, rescaled), status)``.
 
-    ``solver="EIGOPT"`` runs the first-order eigenvalue optimisation of
-    :func:`~lipbound.bounds.solve_eigopt` (no cvxpy problem is formed; ``options`` go to it);
-    any other name is a cvxpy solver.
+    ``solver="BARRIER"`` runs the second-order barrier method of
+    :func:`~lipbound.bounds.solve_barrier` (neuron form only; ``options`` go to it, and ``info``, a
+    dict, receives its diagnostics, among them ``dual_bound``, a lower bound on the SDP's optimal
+    rho); ``solver="EIGOPT"`` the first-order eigenvalue optimisation of
+    :func:`~lipbound.bounds.solve_eigopt`; no cvxpy problem is formed for either. Any other name is
+    a cvxpy solver.
     """
+    if solver == "BARRIER":
+        from ._barrier import solve_barrier
+
+        if form != "neuron":
+            raise ValueError("the BARRIER solver solves LipSDP-Neuron only")
+        opts = dict(SOLVER_OPTIONS["BARRIER"])
+        opts.update(options or {})
+        ts, rho, status, binfo = solve_barrier(Ws, slopes, reduce=reduce, **opts)
+        if info is not None:
+            info.update(binfo)
+        gap = rho / binfo["dual_bound"] - 1 if binfo["dual_bound"] > 0 else math.inf
+        return ts, rho, (f"{status} ({binfo['newton_steps']} Newton steps, start rho {binfo['rho_start']:.6g}, "
+                         f"relative gap to the SDP optimum <= {gap:.1e})")
     if solver == "EIGOPT":
         from ._eigopt import solve_eigopt
 
@@ -339,23 +372,27 @@ def solve_lipsdp(Ws, slopes, *, form: str = "neuron", solver: str = "CLARABEL", 
     return ts, rho_s, str(prob.status)
 
 
-def auto_solvers(n_psd: int) -> list[str]:
+def auto_solvers(n_psd: int, form: str = "neuron", n_barrier: int | None = None) -> list[str]:
     """The fallback order ``solvers=None`` uses for an LMI of side ``n_psd`` (after the first-layer
-    reduction): Clarabel (interior point, most accurate) while it fits in memory, then the
-    first-order ``EIGOPT``, then SCS while it is fast enough, then MOSEK when installed.
+    reduction): for the neuron form the second-order ``BARRIER`` solver while its matrices (side
+    ``n_barrier``, default ``n_psd``) fit :data:`BARRIER_MAX_SIDE`; then Clarabel (interior point)
+    while it fits in memory, then the first-order ``EIGOPT``, then SCS while it is fast enough,
+    then MOSEK when installed.
 
-    >>> auto_solvers(20)[:2], auto_solvers(5000)[0]
-    (['CLARABEL', 'EIGOPT'], 'EIGOPT')
+    >>> auto_solvers(20)[:3], auto_solvers(20, "layer")[:2], auto_solvers(5000)[0]
+    (['BARRIER', 'CLARABEL', 'EIGOPT'], ['CLARABEL', 'EIGOPT'], 'EIGOPT')
     """
     out = [s for s in default_solvers()
            if not (s == "CLARABEL" and n_psd > CLARABEL_MAX_PSD or s == "SCS" and n_psd > SCS_MAX_PSD)]
     out.insert(1 if out[:1] == ["CLARABEL"] else 0, "EIGOPT")
+    if form == "neuron" and (n_psd if n_barrier is None else n_barrier) <= BARRIER_MAX_SIDE:
+        out.insert(0, "BARRIER")
     return out
 
 
 def _time_option(solver: str, seconds: float, options: dict | None) -> dict:
     """The option that stops ``solver`` after ``seconds`` (keeping a smaller one already given)."""
-    if solver == "EIGOPT":
+    if solver in ("EIGOPT", "BARRIER"):
         given = (options or {}).get("time_limit")
         return {"time_limit": seconds if given is None else min(float(given), seconds)}
     if solver == "CLARABEL":
@@ -377,10 +414,12 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     (LipSDP-Neuron solved by ``EIGOPT`` on the block-tridiagonal structure, layer form first, within
     the time budget of :data:`DECOMPOSED_OPTIONS`, and verified by block Cholesky: no dense LMI is
     ever formed; for deep networks). ``solvers=None`` picks by size
-    (:func:`auto_solvers`); ``"EIGOPT"`` is the first-order solver of
-    :func:`~lipbound.bounds.solve_eigopt`. ``verify``: ``"dense"`` (:func:`verify_certificate`),
+    (:func:`auto_solvers`: the second-order ``"BARRIER"`` solver of
+    :func:`~lipbound.bounds.solve_barrier` first for the neuron form); ``"EIGOPT"`` is the
+    first-order solver of :func:`~lipbound.bounds.solve_eigopt`. ``verify``: ``"dense"`` (:func:`verify_certificate`),
     ``"banded"`` (:func:`~lipbound.bounds.verify_certificate_banded`) or ``"auto"`` (dense up to
-    side :data:`DENSE_VERIFY_MAX`). ``options`` go to ``EIGOPT`` (:func:`~lipbound.bounds.solve_eigopt`).
+    side :data:`DENSE_VERIFY_MAX`, and a failed block check retried densely up to
+    :data:`DENSE_FALLBACK_MAX`). ``options`` go to ``EIGOPT`` (:func:`~lipbound.bounds.solve_eigopt`).
     ``time_limit`` (seconds) is the budget of all solves together (each solver gets what is left;
     EIGOPT stops at it with status ``time_limit`` and its best multipliers are verified as usual);
     verification is not counted, and solvers left without time are skipped, said in the status.
@@ -389,10 +428,10 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     >>> net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
     >>> r = lipsdp(net)
     >>> r.kind, r.solver, r.value <= spectral_product(net)[0]
-    ('certified-upper', 'CLARABEL', True)
-    >>> r2 = lipsdp(net, solvers=["EIGOPT"])
+    ('certified-upper', 'BARRIER', True)
+    >>> r2 = lipsdp(net, solvers=["CLARABEL"])
     >>> r2.solver, abs(r2.value / r.value - 1) < 1e-4
-    ('EIGOPT', True)
+    ('CLARABEL', True)
     """
     t0 = time.perf_counter()
     if form not in ("neuron", "layer", "decomposed"):
@@ -416,9 +455,16 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     n_psd = Ws[1:][0].shape[1] + sum(W.shape[0] for W in Ws[1:-1]) if len(Ws) > 1 else 0
     n_psd += min(Ws[0].shape) if reduce else Ws[0].shape[1]
     n_full = Ws[0].shape[1] + sum(W.shape[0] for W in Ws[:-1])
-    if verify == "auto":
+    auto_verify = verify == "auto"
+    if auto_verify:
         verify = "dense" if n_full <= DENSE_VERIFY_MAX else "banded"
-    for solver in list(solvers) if solvers is not None else auto_solvers(n_psd):
+    a1, b1 = slopes[0]
+    n_barrier = sum(W.shape[0] for W in Ws[:-1]) + (0 if a1 * b1 == 0 else n_psd - Ws[1:][0].shape[1])
+    for solver in list(solvers) if solvers is not None else auto_solvers(n_psd, form, n_barrier):
+        if solver == "BARRIER" and (form != "neuron" or n_barrier > BARRIER_MAX_SIDE):
+            notes.append("BARRIER: skipped (" + (f"{form} form" if form != "neuron" else
+                                                 f"matrix side {n_barrier} > {BARRIER_MAX_SIDE}") + ")")
+            continue
         if solver == "CLARABEL" and n_psd > CLARABEL_MAX_PSD:
             # Clarabel factors a dense KKT block of size (N(N+1)/2)^2 for an N x N PSD cone: at
             # N = 512 that is tens of GB and it aborts the process (not catchable), so skip it
@@ -433,7 +479,9 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
                 continue
             opts = {**(opts or {}), **_time_option(solver, left, opts)}
         try:
-            ts, rho_s, status = solve_lipsdp(Ws, slopes, form=form, solver=solver, reduce=reduce, options=opts)
+            sinfo: dict = {}
+            ts, rho_s, status = solve_lipsdp(Ws, slopes, form=form, solver=solver, reduce=reduce, options=opts,
+                                             info=sinfo)
         except Exception as exc:  # noqa: BLE001 - any solver failure means: try the next one
             notes.append(f"{solver}: solve failed ({type(exc).__name__}: {exc})")
             continue
@@ -452,7 +500,14 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
                     used = "banded"
                     cert = verify_certificate_banded(Ws, slopes, ts)
             else:
-                cert = verify_certificate_banded(Ws, slopes, ts)
+                try:
+                    cert = verify_certificate_banded(Ws, slopes, ts)
+                except CertificateError as exc:
+                    if not auto_verify or n_full > DENSE_FALLBACK_MAX:
+                        raise
+                    notes.append(f"{solver}: block Cholesky verification failed ({exc}); trying dense")
+                    used = "dense"
+                    cert = verify_certificate(Ws, slopes, ts)
         except CertificateError as exc:
             notes.append(f"{solver}: status {status}; verification failed ({exc})")
             continue
@@ -465,6 +520,11 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
             "solve_seconds": solve_s,
             "verify_seconds": time.perf_counter() - ts_ - solve_s, "verification": used,
             "post_factor": post, "lmi_side": n_full,
+            # the solver's lower bound on the SDP's optimal rho (BARRIER: from its dual point; a
+            # statement about the solver's accuracy, not about the Lipschitz constant)
+            "sdp_dual_rho": sinfo.get("dual_bound"),
+            "gap_to_sdp_optimum": (value / (math.sqrt(sinfo["dual_bound"]) * post) - 1
+                                   if (sinfo.get("dual_bound") or 0) > 0 else None),
             "reduced_input_dim": int(np.linalg.matrix_rank(Ws[0].numpy())) if reduce else None,
             "notes": notes,
         }
