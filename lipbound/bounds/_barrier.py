@@ -128,7 +128,7 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
     (relative) of the optimum :math:`\rho^\star` (the multipliers' own :math:`\lambda_{\max}(S)` is
     at most that :math:`\rho`); ``target``: the Newton decrement (squared) that each decrease of
     :math:`\mu` aims at; ``center_tol``: the decrement below which a point counts as centred;
-    ``rho_slack``: the start's :math:`\rho` is :math:`(1 + \text{rho\_slack})\lambda_{\max}(S(t_0))`;
+    ``rho_slack``: the start's :math:`\rho` is :math:`(1 + s)\lambda_{\max}(S(t_0))` with :math:`s` = ``rho_slack``;
     ``mu0_factor``: the first :math:`\mu` is the one that makes the start most central, at most
     ``mu0_factor`` :math:`\rho/\nu` (a larger one first pulls :math:`\rho` up);
     ``elim_input``: eliminate the input block when :math:`\alpha_1\beta_1 = 0` (same iterates, smaller
