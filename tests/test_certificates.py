@@ -330,8 +330,13 @@ def _check_banded_certificate(Ws, slopes, ts):
     assert cert["error_bound"] == need  # the same float64 expression of the same quantities
     # 3. rho0 is lambda_max of the Schur complement: exactly the documented lambda_max(S_c) at the
     #    final margin (recomputed), and the dense check's rho0 to 1e-6
-    lam_c = float(np.linalg.eigvalsh(_eigopt._schur_np(*_abs_blocks(Ws, slopes, ts_c, 0.0, c, False, d)))[-1])
+    blocks = _abs_blocks(Ws, slopes, ts_c, 0.0, c, False, d)
+    lam_c = _eigopt._schur_lam_max(*blocks)
     assert cert["rho0"] == max(lam_c - c, 0.0)
+    # _schur_lam_max may solve a smaller eigenproblem (input block a multiple of I): the same
+    # lambda_max as the dense Schur complement, to float64 eigensolver rounding (a few eps x its norm)
+    dense = float(np.linalg.eigvalsh(_eigopt._schur_np(*blocks))[-1])
+    assert abs(lam_c - dense) <= 1e-12 * max(1.0, abs(dense))
     dense = verify_certificate(Ws, slopes, ts)
     assert abs(cert["rho0"] - dense["rho0"]) <= 1e-6 * max(dense["rho0"], 1e-300) + 1e-12 * rho
     # 4. the block scaling brings every hidden block's diagonal within a factor 2 of rho0 (docs)
