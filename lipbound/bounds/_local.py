@@ -35,8 +35,9 @@ choosing for each coefficient the line that gives an upper bound, and concretise
 form over the domain (:math:`\Lambda m + |\Lambda| d` on a box,
 :math:`\Lambda c + r\|\lambda_i\|_2` on a ball). At any other activation (Tanh, Sigmoid, ELU, GELU)
 the pass stops and concretises over the interval bounds of that activation's *output*: CROWN
-restarts from the interval bounds of that layer. Every CROWN bound is intersected neuron by neuron
-with the interval one, so ``"crown"`` is never looser than ``"interval"``.
+restarts from the interval bounds of that layer. Every vector's CROWN-method bounds (affine outputs
+and activation outputs alike) are intersected neuron by neuron with those of a separate
+``"interval"`` pass, so ``"crown"`` is never looser than ``"interval"``.
 
 **Soundness with rounding.** The bounds are about the real-valued chain computed from the model's
 weights and biases read in float64 (exactly, from float32 or float64). All our arithmetic is float64
@@ -423,6 +424,7 @@ def _chain_bounds(net: Network, domain, method: str):
     net = _as_network(net)
     ops = _ops(net)
     dom = _domain(domain, tuple(net.in_shape))
+    ibp = _chain_bounds(net, domain, "interval")[2] if method == "crown" else None
     B: list[tuple[np.ndarray, np.ndarray]] = [(dom.lo, dom.hi)]
     for t, op in enumerate(ops, start=1):
         if op.kind == "affine":
@@ -436,6 +438,8 @@ def _chain_bounds(net: Network, domain, method: str):
                 lo, hi = np.maximum(lo, clo), np.minimum(hi, chi)
         else:
             lo, hi = _act_range(op.module, *B[t - 1])
+        if ibp is not None:  # both sound: never looser than "interval", at every vector of the chain
+            lo, hi = np.maximum(lo, ibp[t][0]), np.minimum(hi, ibp[t][1])
         if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             raise NonFiniteError(f"the bounds of layer {net.layers[op.layer].name!r} overflow float64")
         B.append((lo, hi))
