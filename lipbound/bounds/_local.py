@@ -335,7 +335,8 @@ def _deriv_range(module: nn.Module, L: np.ndarray, H: np.ndarray, glob: tuple[fl
         # phi'(z) = Phi(z) + z phi(z), extrema at +-sqrt(2) only
         def d(t):
             t = torch.as_tensor(t, dtype=torch.float64)
-            return (0.5 * (1 + torch.erf(t / math.sqrt(2))) + t * torch.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)).numpy()
+            cdf = 0.5 * (1 + torch.erf(t / math.sqrt(2)))
+            return (cdf + t * torch.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)).numpy()
 
         r2 = math.sqrt(2.0)
         vals = [d(L), d(H)]
@@ -379,7 +380,9 @@ def _crown(ops: list[_Op], B: list[tuple[np.ndarray, np.ndarray]], t: int, dom: 
             break
         src = ops[s - 1] if s > 0 else None
         if src is not None and src.kind == "affine":  # v_s = W v_{s-1} + b
-            n = src.W.shape[0]
+            # Lam @ W and Lam @ b have inner dimension W.shape[0]; a float64 evaluation of W v + b
+            # has inner dimension W.shape[1]
+            n = max(src.W.shape)
             aL = np.abs(Lam)
             slack = 3 * _gamma(n + 2) * (aL @ (np.abs(src.W) @ V[s - 1] + np.abs(src.b))) + n * TINY
             c, ec = add_c(c, Lam @ src.b)
@@ -525,7 +528,6 @@ def local_slopes(net, domain, *, method: str = "crown") -> LocalSlopes:
     net, ops, B = _chain_bounds(net, domain, method)
     glob = dense_chain(net)[1]
     pre_of = {}  # layer index -> bounds of its input
-    t = 0
     for t, op in enumerate(ops, start=1):
         if op.kind == "act":
             pre_of[op.layer] = B[t - 1]
