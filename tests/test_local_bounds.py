@@ -201,13 +201,12 @@ def test_crown_strictly_tighter_on_two_layer_relu():
 
 
 def test_crown_tighter_on_a_ball():
-    """The same network on the unit ball: IBP from the exact first layer gives hi = 2 sqrt 2 + ...,
-    CROWN hi = 1 + sqrt(2) + 1 ... both are sound and CROWN is strictly smaller."""
+    """The same network on the unit ball: the first layer is exact (each unit in [-sqrt 2, sqrt 2]), so
+    IBP gives z2 <= 2 sqrt 2, and CROWN's chords give z2 <= x1 + sqrt 2 <= 1 + sqrt 2."""
     net = _two_layer_relu()
     dom = Ball(torch.zeros(2, dtype=torch.float64), 1.0)
     (_, _), (_, hi) = preactivation_bounds(net, dom, method="interval")
     (_, _), (_, hc) = preactivation_bounds(net, dom, method="crown")
-    # first layer exact on the ball: each unit in [-sqrt2, sqrt2]; IBP: 2 sqrt2; CROWN: x1 + sqrt2 <= 1 + sqrt2
     assert abs(hi[0] - 2 * math.sqrt(2)) < 1e-12
     assert abs(hc[0] - (1 + math.sqrt(2))) < 1e-12 and hc[0] >= 1 + math.sqrt(2)
 
