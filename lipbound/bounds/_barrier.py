@@ -8,8 +8,8 @@ coordinate):
 
 .. math::
 
-    B_i = U_i C_k U_i^\top, \quad U_i = [e_i,\ w_i], \quad
-    C_k = \begin{bmatrix} 2 & -(\alpha_k+\beta_k) \\ -(\alpha_k+\beta_k) & 2\alpha_k\beta_k\end{bmatrix},
+    B_i = U_i C_i U_i^\top, \quad U_i = [e_i,\ w_i], \quad
+    C_i = \begin{bmatrix} 2 & -(\alpha_i+\beta_i) \\ -(\alpha_i+\beta_i) & 2\alpha_i\beta_i\end{bmatrix},
 
 :math:`E_0` the identity on the input block and :math:`F_0 = -W_\ell^\top W_\ell` on the last hidden
 block. LipSDP-Neuron is :math:`\min \rho` subject to :math:`F(\rho, t) \succeq 0`, :math:`t \ge 0`.
@@ -26,8 +26,8 @@ forces :math:`t > 0`), from the strictly feasible start given by the closed-form
 multipliers (:func:`~lipbound.bounds.sequential_multipliers`, the kind of point ECLipsE-Fast
 computes, a certificate by itself) and :math:`\rho` just above its :math:`\lambda_{\max}(S)`. With
 :math:`X = F^{-1}` and :math:`G_{ij} = U_i^\top X U_j` the gradient is
-:math:`\operatorname{tr}(X B_i) = \operatorname{tr}(C_k G_{ii})` and the Hessian
-:math:`\operatorname{tr}(X B_i X B_j) = \operatorname{tr}(C_k G_{ij} C_m G_{ji})`, formed for all pairs at
+:math:`\operatorname{tr}(X B_i) = \operatorname{tr}(C_i G_{ii})` and the Hessian
+:math:`\operatorname{tr}(X B_i X B_j) = \operatorname{tr}(C_i G_{ij} C_j G_{ji})`, formed for all pairs at
 once from three :math:`n_h \times n_h` matrices (:math:`E^\top X E`, :math:`E^\top X W`,
 :math:`W^\top X W`, where :math:`W` holds the rows :math:`w_i` as columns and is block sparse). When
 :math:`\alpha_1\beta_1 = 0` (ReLU, tanh, sigmoid first activations) the input block of :math:`F` is
@@ -67,18 +67,18 @@ import numpy as np
 
 def _structure(chain):
     """Per-neuron data of the reduced, scaled chain: block offsets, layer index of each neuron, and
-    the coefficients (p, q, s) of :math:`C_k` per neuron."""
+    the coefficients (p, q, s) of :math:`C_i` per neuron."""
     mats = [W.numpy() for W in chain.mats]
     hidden = chain.hidden
     r = mats[0].shape[1]
     offs = np.concatenate([[0, r], r + np.cumsum(hidden)]).astype(int)
     layer = np.concatenate([np.full(h, k) for k, h in enumerate(hidden)])
-    q = np.array([-(a + b) for a, b in chain.slopes])[layer]
-    s = np.array([2 * a * b for a, b in chain.slopes])[layer]
+    q = np.concatenate([-c for _, c in chain.coef])
+    s = np.concatenate([2 * p for p, _ in chain.coef])
     return mats, offs, layer, q, s
 
 
-def _assemble(mats, offs, slopes, rho, ts, hidden_only: bool = False):
+def _assemble(mats, offs, coef, rho, ts, hidden_only: bool = False):
     """Dense :math:`F(\rho, t)` of side :math:`N` (reduced, scaled), or only its hidden block
     (side :math:`n_h`, without the input block's terms)."""
     r0 = int(offs[1]) if hidden_only else 0
@@ -88,7 +88,7 @@ def _assemble(mats, offs, slopes, rho, ts, hidden_only: bool = False):
     if not hidden_only:
         F[: offs[1], : offs[1]] = rho * np.eye(offs[1])
     for k in range(1, L + 1):  # hidden layer k: block k, multipliers ts[k-1], rows of mats[k-1]
-        a, b = slopes[k - 1]
+        p, c = coef[k - 1]
         t = ts[k - 1]
         Wp = mats[k - 1]
         i = slice(offs[k] - r0, offs[k + 1] - r0)
@@ -96,10 +96,10 @@ def _assemble(mats, offs, slopes, rho, ts, hidden_only: bool = False):
         if k == 1 and hidden_only:
             continue
         j = slice(offs[k - 1] - r0, offs[k] - r0)
-        F[i, j] = -(a + b) * t[:, None] * Wp
+        F[i, j] = -(c * t)[:, None] * Wp
         F[j, i] = F[i, j].T
-        if a * b != 0:
-            F[j, j] += (2 * a * b) * (Wp.T * t) @ Wp
+        if p.any():
+            F[j, j] += (Wp.T * (2 * p * t)) @ Wp
     Wl = mats[-1]
     last = slice(offs[L] - r0, offs[L + 1] - r0)
     F[last, last] -= Wl.T @ Wl
@@ -117,7 +117,7 @@ def _chol(F):
 
 def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max_iter: int = 200,
                   target: float = 8.0, center_tol: float = 1.0, rho_slack: float = 0.005, mu0_factor: float = 0.5,
-                  elim_input: bool = True,
+                  elim_input: bool = True, point_weight: float = 1e6,
                   time_limit: float | None = None, init: Sequence[np.ndarray] | None = None,
                   ) -> tuple[list[np.ndarray], float, str, dict]:
     r"""Minimise :math:`\rho` subject to :math:`F(\rho, t) \succeq 0, t \ge 0` (LipSDP-Neuron) by the
@@ -134,7 +134,14 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
     ``elim_input``: eliminate the input block when :math:`\alpha_1\beta_1 = 0` (same iterates, smaller
     matrices); ``max_iter`` bounds the Newton steps, ``time_limit`` (seconds) the wall time (the
     multipliers reached are returned, status ``time_limit``); ``init`` replaces the sequential warm
-    start. ``info`` holds ``dual_bound`` (a lower bound on :math:`\rho^\star`, original scale; exact
+    start. ``point_weight``: a neuron whose interval is a point, :math:`\alpha_i = \beta_i` (affine
+    on a local domain; per-neuron slopes come from :func:`~lipbound.bounds.local_slopes`), has
+    :math:`C_i = 2(1, -\alpha_i)^\top(1, -\alpha_i) \succeq 0`, and the optimum wants
+    :math:`t_i \to \infty`, which would ruin both the Newton systems and the float64 verification.
+    Such multipliers are *fixed* at ``point_weight`` times their layer's warm-start value (feasible:
+    :math:`B_i \succeq 0` only adds to :math:`F`) and only the others are optimised; the optimum of
+    that restricted problem exceeds the SDP's by :math:`O(1/\text{point\_weight})` relatively (a
+    looser bound, never an unsound one). ``info`` holds ``dual_bound`` (a lower bound on :math:`\rho^\star`, original scale; exact
     up to rounding), ``gap_bound`` (:math:`\nu\mu` at the last centre), the Newton step count and the
     start's :math:`\rho`.
 
@@ -145,19 +152,19 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
     """
     from ._eigopt import _Chain, _sequential_taus
     from ._sdp import _as_np
+    from ._slopes import point_mask
 
     t_start = time.perf_counter()
     Ws = _as_np(Ws)
     chain = _Chain(Ws, slopes, reduce)
     mats, offs, layer, q, s = _structure(chain)
-    slopes_ = chain.slopes
+    slopes_ = chain.coef
     L = len(chain.hidden)
     N, r = int(offs[-1]), int(offs[1])
     nh = N - r
     # with alpha_k beta_k = 0 in every layer, F > 0 implies t > 0 (each t_i appears alone, doubled,
     # on the diagonal), so the barrier on t would be redundant: it is only used otherwise
-    tbar = 1.0 if any(a * b != 0 for a, b in chain.slopes) else 0.0
-    nu = float(N + tbar * nh)
+    tbar = 1.0 if any(p.any() for p, _ in chain.coef) else 0.0
     if init is None:
         t = np.concatenate([np.full(h, max(tau, 1e-300)) for tau, h in zip(_sequential_taus(chain), chain.hidden)])
     else:
@@ -165,6 +172,12 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
                             for x in init])
     if t.shape[0] != nh:
         raise ValueError("the initial multipliers do not match the hidden layer widths")
+    # point intervals: multipliers fixed (B_i >= 0 there, so raising t_i keeps F > 0)
+    point = point_mask(slopes, chain.hidden)
+    t[point] *= point_weight
+    free = np.flatnonzero(~point)
+    sel = np.concatenate([[0], 1 + free])  # rho and the free multipliers in the Newton systems
+    nu = float(N + tbar * free.size)
     hidden = chain.hidden
     hoffs = offs[1:] - r  # offsets of the layers inside the hidden coordinates
 
@@ -180,13 +193,13 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
         Lq = _chol(_assemble(mats, offs, slopes_, 0.0, ts_, hidden_only=True))
         if Lq is None:
             return math.inf
-        a1, b1_ = slopes_[0]
+        p1, c1_ = slopes_[0]
         C = np.zeros((nh, r))
-        C[: hidden[0]] = (a1 + b1_) * ts_[0][:, None] * mats[0]
+        C[: hidden[0]] = (c1_ * ts_[0])[:, None] * mats[0]
         Y = solve_triangular(Lq, C, lower=True, check_finite=False)
         S = Y.T @ Y
-        if a1 * b1_ != 0:
-            S -= (2 * a1 * b1_) * (mats[0].T * ts_[0]) @ mats[0]
+        if p1.any():
+            S -= (mats[0].T * (2 * p1 * ts_[0])) @ mats[0]
         return float(np.linalg.eigvalsh((S + S.T) / 2)[-1])
 
     rho_start = lam_max_schur(t)
@@ -197,9 +210,9 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
     best = {"rho": rho_start, "t": t.copy()}
 
     # with alpha_1 beta_1 = 0 the input block of F is rho I: eliminate it (Schur complement), so
-    # that every factorisation has side n_h instead of r + n_h
-    c1 = slopes_[0][0] + slopes_[0][1]
-    elim = slopes_[0][0] * slopes_[0][1] == 0 and elim_input
+    # that every factorisation has side n_h instead of r + n_h; c1: alpha + beta per neuron of layer 1
+    c1 = slopes_[0][1]
+    elim = not slopes_[0][0].any() and elim_input
     W0 = mats[0]
     Gam = W0 @ W0.T if elim else None  # n_1 x n_1
     b1 = slice(0, hidden[0])  # layer 1 inside the hidden coordinates
@@ -211,8 +224,8 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
             return math.inf, None
         if elim:
             F = _assemble(mats, offs, slopes_, 0.0, split(tv), hidden_only=True)
-            t1 = tv[b1]
-            F[b1, b1] -= (c1 * c1 / rho_) * (t1[:, None] * Gam * t1[None, :])
+            u1 = c1 * tv[b1]
+            F[b1, b1] -= (1.0 / rho_) * (u1[:, None] * Gam * u1[None, :])
             extra = r * math.log(rho_)
         else:
             F = _assemble(mats, offs, slopes_, rho_, split(tv))
@@ -231,14 +244,14 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
         X = np.tril(Xi) + np.tril(Xi, -1).T
         if elim:  # X is the hidden block of F^{-1}; block-0 quantities are W0^T (n_1-vectors)
             Y = X
-            t1 = tv[b1]
-            al = (c1 / rho_) * (t1[:, None] * Y[:, b1].T)  # X_{0h} = W0^T al   (n_1 x n_h)
-            G = t1[:, None] * Y[b1, b1] * t1[None, :]
+            u1 = c1 * tv[b1]  # the first layer's (alpha + beta) t, per neuron
+            al = (1.0 / rho_) * (u1[:, None] * Y[:, b1].T)  # X_{0h} = W0^T al   (n_1 x n_h)
+            G = u1[:, None] * Y[b1, b1] * u1[None, :]
             GG = G @ Gam
             Bm = np.empty((nh, nh))
             Bm[:, b1] = (Gam @ al).T
             be = np.empty((hidden[0], nh))  # X_{00} W0^T... = W0^T be (block-0 rows of X Wt)
-            be[:, b1] = (c1 * c1 / rho_**2) * GG
+            be[:, b1] = (1.0 / rho_**2) * GG
             be[:, b1][np.diag_indices(hidden[0])] += 1.0 / rho_
             for k in range(1, L):
                 cols = slice(hoffs[k], hoffs[k + 1])
@@ -253,8 +266,8 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
             Gb = Cm[b1, :]  # Gam @ be
             ee, ew, ww = np.sum(al * Ga, 0), np.sum(al * Gb, 0), np.sum(be * Gb, 0)
             trG = float(np.sum(GG.diagonal()))
-            h_rr = r / rho_**2 + 2 * c1**2 / rho_**3 * trG + c1**4 / rho_**4 * float(np.sum(GG * GG.T))
-            tr00 = r / rho_ + c1**2 / rho_**2 * trG
+            h_rr = r / rho_**2 + 2 / rho_**3 * trG + 1 / rho_**4 * float(np.sum(GG * GG.T))
+            tr00 = r / rho_ + trG / rho_**2
         else:
             XW = np.empty((N, nh))  # X @ Wt, Wt: column of neuron i = row w_i in the previous block
             for k in range(L):
@@ -298,7 +311,10 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
         g_t = p * np.diag(A) + 2 * q * np.diag(Bm) + s * np.diag(Cm)
         Hf[0, 0] = h_rr
         Hf[0, 1:] = Hf[1:, 0] = p * ee + 2 * q * ew + s * ww
-        return Hf, np.concatenate([[-tr00], -g_t - tbar / tv])
+        g = np.concatenate([[-tr00], -g_t - tbar / tv])
+        if free.size < nh:  # fixed multipliers: drop their rows and columns
+            return Hf[np.ix_(sel, sel)], g[sel]
+        return Hf, g
 
     from scipy.linalg.lapack import dpotri
 
@@ -327,7 +343,7 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
         newton += 1
         # the Newton step for barrier weight a = 1/mu is -H^{-1}(a e_rho + g0); its decrement is a
         # quadratic in a, so the next mu is chosen from this one factorisation
-        e = np.zeros(nh + 1)
+        e = np.zeros(sel.size)
         e[0] = 1.0
         u = dsc * cho_solve(Hc, e * dsc, check_finite=False)
         v = dsc * cho_solve(Hc, g0 * dsc, check_finite=False)
@@ -350,14 +366,17 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
             a = min(max(a_new, a * 1.01), a * 1e3)
             mu = 1.0 / a
             dec2 = a * a * eu + 2 * a * ev + gv
-        step = -(a * u + v)
+        step_f = -(a * u + v)
+        step = np.zeros(nh + 1)
+        step[sel] = step_f
         # dual bound (as in dual-scaling methods): Z = mu (X - X dF X), dF the step's change of F,
         # satisfies the dual's equality constraints, and Z >= 0 with <B_i, Z> <= 0 iff the point
         # x - step is feasible (X(F - dF)X = X F(x - step) X); its objective is a lower bound on
         # rho*, and the gap rho - lb = mu (N - tr(dF X) + sum_i (1 - dt_i / t_i)) costs O(n_h)
-        g_t = -(g0[1:] + tbar / t)
-        trdfx = step[0] * (-g0[0]) + float(step[1:] @ g_t)
-        lb = rho - mu * (N - trdfx + tbar * float(np.sum(1.0 - step[1:] / t)))
+        tf = t[free]
+        g_t = -(g0[1:] + tbar / tf)
+        trdfx = step_f[0] * (-g0[0]) + float(step_f[1:] @ g_t)
+        lb = rho - mu * (N - trdfx + tbar * float(np.sum(1.0 - step_f[1:] / tf)))
         # its feasibility costs a factorisation: checked when it would stop the solver (and every
         # 5th step, so that a run stopped early still reports a bound)
         if lb > lower and (rho - lb <= gap_tol * lb or newton % 5 == 0):
@@ -398,6 +417,6 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
     ts = [x * chain.scale**2 for x in split(best["t"])]
     info = {"iterations": newton, "newton_steps": newton, "centres": centres, "rho_start": rho_start * chain.scale**2,
             "gap_bound": gap_bound * chain.scale**2, "dual_bound": lower * chain.scale**2,
-            "barrier_rho": rho * chain.scale**2,
+            "barrier_rho": rho * chain.scale**2, "fixed_multipliers": int(point.sum()),
             "seconds": time.perf_counter() - t_start, "lmi_side": N}
     return ts, best["rho"] * chain.scale**2, status, info

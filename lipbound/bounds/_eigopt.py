@@ -50,6 +50,7 @@ import numpy as np
 import torch
 
 from ..errors import NonFiniteError, ShapeMismatchError
+from ._slopes import slope_coefficients
 from ._spectral import EPS, _up
 
 
@@ -76,13 +77,15 @@ class _Chain:
         self.scale = max(scale, 1e-300)
         mats = [W0, *Ws[1:-1], Ws[-1] / self.scale]
         self.mats = [torch.as_tensor(np.ascontiguousarray(W), dtype=torch.float64) for W in mats]
-        self.slopes = [(float(a), float(b)) for a, b in slopes]
         self.hidden = [W.shape[0] for W in mats[:-1]]
+        #: per-neuron (alpha beta, alpha + beta) of each hidden layer (numpy and torch)
+        self.coef = slope_coefficients(slopes, self.hidden)
+        self.tcoef = [(torch.from_numpy(p), torch.from_numpy(c)) for p, c in self.coef]
 
 
 def _schur(chain: _Chain, ts: Sequence[torch.Tensor]) -> torch.Tensor | None:
     """:math:`S(T)` by backward block elimination; ``None`` when :math:`Q(T) \\not\\prec 0`."""
-    mats, slopes = chain.mats, chain.slopes
+    mats, coef = chain.mats, chain.tcoef
     L = len(ts)
     Wl = mats[-1]
     P = torch.diag(2 * ts[-1]) - Wl.T @ Wl
@@ -90,22 +93,22 @@ def _schur(chain: _Chain, ts: Sequence[torch.Tensor]) -> torch.Tensor | None:
     if int(info) != 0:
         return None
     for k in range(L - 1, 0, -1):  # hidden layer k (1-based) from hidden k+1
-        a, b = slopes[k]
+        p, c = coef[k]
         Wk, tn = mats[k], ts[k]
         D = torch.diag(2 * ts[k - 1])
-        if a * b != 0:
-            D = D + (2 * a * b) * (Wk.T * tn) @ Wk
-        Y = torch.linalg.solve_triangular(Lc, (a + b) * tn[:, None] * Wk, upper=False)
+        if chain.coef[k][0].any():
+            D = D + (Wk.T * (2 * p * tn)) @ Wk
+        Y = torch.linalg.solve_triangular(Lc, (c * tn)[:, None] * Wk, upper=False)
         P = D - Y.T @ Y
         Lc, info = torch.linalg.cholesky_ex(P)
         if int(info) != 0:
             return None
-    a1, b1 = slopes[0]
+    p1, c1 = coef[0]
     W0 = mats[0]
-    Z = torch.linalg.solve_triangular(Lc, (a1 + b1) * ts[0][:, None] * W0, upper=False)
+    Z = torch.linalg.solve_triangular(Lc, (c1 * ts[0])[:, None] * W0, upper=False)
     S = Z.T @ Z
-    if a1 * b1 != 0:
-        S = S - (2 * a1 * b1) * (W0.T * ts[0]) @ W0
+    if chain.coef[0][0].any():
+        S = S - (W0.T * (2 * p1 * ts[0])) @ W0
     return (S + S.T) / 2
 
 
@@ -113,7 +116,9 @@ def sequential_multipliers(Ws, slopes, *, reduce: bool = True) -> list[np.ndarra
     r"""Feasible scalar multipliers :math:`T_k = \tau_k I`, chosen layer by layer from the output.
 
     :math:`P_\ell = 2\tau_\ell I - R_\ell` with :math:`R_\ell = W_\ell^\top W_\ell`, and for
-    :math:`k < \ell`: :math:`R_k = (a+b)^2\tau_{k+1}^2 W_k^\top P_{k+1}^{-1} W_k - 2ab\,\tau_{k+1} W_k^\top W_k`,
+    :math:`k < \ell`: :math:`R_k = \tau_{k+1}^2 W_k^\top C_k P_{k+1}^{-1} C_k W_k - 2\tau_{k+1} W_k^\top P_k' W_k`
+    with :math:`C_k = \operatorname{diag}(\alpha_i + \beta_i)`, :math:`P_k' = \operatorname{diag}(\alpha_i\beta_i)`
+    (the layer's neurons),
     :math:`P_k = 2\tau_k I - R_k`, with :math:`\tau_k = \lambda_{\max}(R_k)` (so :math:`P_k \succeq \tau_k I`;
     for one neuron per layer this is the optimal scalar and gives exactly the product of norms).
     Returned in the original scale, one array per hidden layer (a warm start; never a bound by itself).
@@ -140,12 +145,13 @@ def _sequential_taus(chain: _Chain) -> list[float]:
         taus[k - 1] = max(lam, floor)
         P = 2 * taus[k - 1] * np.eye(R.shape[0]) - R
         if k > 1:
-            a, b = chain.slopes[k - 1]
+            p, c = chain.coef[k - 1]
             Wk = mats[k - 1]
             tau = taus[k - 1]
-            R = (a + b) ** 2 * tau**2 * (Wk.T @ np.linalg.solve(P, Wk))
-            if a * b != 0:
-                R = R - 2 * a * b * tau * (Wk.T @ Wk)
+            Wc = c[:, None] * Wk
+            R = tau**2 * (Wc.T @ np.linalg.solve(P, Wc))
+            if p.any():
+                R = R - tau * ((Wk.T * (2 * p)) @ Wk)
     return taus
 
 
@@ -327,27 +333,29 @@ def _abs_blocks(Ws, slopes, ts, rho: float, c: float, absolute: bool, d: Sequenc
     f = np.abs if absolute else (lambda v: v)
     sg = 1.0 if absolute else -1.0  # A = -M: flip signs of M's entries unless absolute
     W0 = f(Ws[0])
-    a1, b1 = slopes[0]
+    coef = slope_coefficients(slopes, [t.shape[0] for t in ts])
+    p1, c1 = coef[0]
     n0 = W0.shape[1]
     diag = [(abs(rho) if absolute else rho) * np.eye(n0)]
-    if a1 * b1 != 0:  # (a zero coefficient would add exact zeros: skip the n0 x n0 product)
-        diag[0] = diag[0] + sg * f(-2 * a1 * b1) * (W0.T * ts[0]) @ W0
-    sub = [sg * f(a1 + b1) * ts[0][:, None] * W0]
+    if p1.any():  # (a zero coefficient would add exact zeros: skip the n0 x n0 product)
+        diag[0] = diag[0] + sg * (W0.T * (f(-2 * p1) * ts[0])) @ W0
+    sub = [sg * (f(c1) * ts[0])[:, None] * W0]
     L = len(ts)
     for k in range(1, L + 1):  # hidden layer k
         Wk = f(Ws[k])
         D = sg * f(-2.0) * np.diag(ts[k - 1])
         if k < L:
-            a, b = slopes[k]
-            if a * b != 0:
-                D = D + sg * f(-2 * a * b) * (Wk.T * ts[k]) @ Wk
-            sub.append(sg * f(a + b) * ts[k][:, None] * Wk)
+            pk, ck = coef[k]
+            if pk.any():
+                D = D + sg * (Wk.T * (f(-2 * pk) * ts[k])) @ Wk
+            sub.append(sg * (f(ck) * ts[k])[:, None] * Wk)
         else:
             D = D + sg * Wk.T @ Wk
         diag.append(D)
-    if d is not None:
-        diag = [Dk * (dk * dk) for Dk, dk in zip(diag, d)]
-        sub = [B * (d[k + 1] * d[k]) for k, B in enumerate(sub)]
+    if d is not None:  # one power of two per block, or per coordinate (arrays)
+        dv = [np.broadcast_to(np.asarray(dk, dtype=np.float64), (Dk.shape[0],)) for Dk, dk in zip(diag, d)]
+        diag = [Dk * np.outer(x, x) for Dk, x in zip(diag, dv)]
+        sub = [B * np.outer(dv[k + 1], dv[k]) for k, B in enumerate(sub)]
     if c:
         diag = [Dk + (c if absolute else -c) * np.eye(Dk.shape[0]) for Dk in diag]
     return diag, sub
@@ -375,7 +383,7 @@ def _block_cholesky(diag, sub):
     return True, fro2
 
 
-def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40) -> dict:
+def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40, per_neuron: bool = False) -> dict:
     r"""Certify :math:`M(\rho, T) \preceq 0` by a block Cholesky factorisation, without forming
     :math:`M` (for LMIs whose dense eigenvalues would be too slow).
 
@@ -399,6 +407,10 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40) -> dict:
     :math:`c + \lambda_{\max}(S_c)` (the Schur complement with :math:`-Q - cI`) and :math:`c, \rho`
     grow until the check passes. Returns the keys of :func:`~lipbound.bounds.verify_certificate`
     (``lambda_max_M`` is ``None``: no eigenvalue of :math:`M` is computed) plus ``margin``.
+    ``per_neuron``: one power of two per coordinate instead of per block (for per-neuron slopes,
+    whose multipliers of affine neurons are orders of magnitude above their neighbours'; the
+    same argument, :math:`D` still diagonal); the scales are then returned as
+    ``neuron_scales_log2``, one list per block.
 
     >>> W0, W1 = np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[1.0, 1.0]])
     >>> from lipbound.bounds import verify_certificate
@@ -424,7 +436,12 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40) -> dict:
     dg, _ = _abs_blocks(Ws, slopes, ts, 0.0, 0.0, absolute=True)
     m = [float(np.max(np.abs(np.diag(Dk)))) for Dk in dg]
     rho_hat = rho_hat if rho_hat > 0 else max(max(m), 1e-300)
-    d = [1.0] + [2.0 ** round(0.5 * math.log2(rho_hat / mk)) if mk > 0 else 1.0 for mk in m[1:]]
+    if per_neuron:
+        d = [np.ones(dg[0].shape[0])] + [
+            np.array([2.0 ** round(0.5 * math.log2(rho_hat / x)) if x > 0 else 1.0 for x in np.abs(np.diag(Dk))])
+            for Dk in dg[1:]]
+    else:
+        d = [1.0] + [2.0 ** round(0.5 * math.log2(rho_hat / mk)) if mk > 0 else 1.0 for mk in m[1:]]
     # size the margin from the scale of the scaled matrix: ||R||_F^2 ~ trace(A) and ||M||_F
     dg, sb = _abs_blocks(Ws, slopes, ts, rho_hat, 0.0, absolute=True, d=d)
     scale_ = math.sqrt(sum(float(np.sum(D * D)) for D in dg) + 2 * sum(float(np.sum(B * B)) for B in sb))
@@ -454,7 +471,8 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40) -> dict:
         if ok and c >= need * (1 + 1e-6):
             return {"rho0": max(lam - c, 0.0), "rho_cert": rho, "value": _up(math.sqrt(rho)), "lambda_max_Q": None,
                     "lambda_max_M": None, "error_bound": need, "margin": c, "method": "block-cholesky",
-                    "block_scales_log2": [int(round(math.log2(x))) for x in d]}
+                    **({"neuron_scales_log2": [np.round(np.log2(x)).astype(int).tolist() for x in d]} if per_neuron
+                       else {"block_scales_log2": [int(round(math.log2(x))) for x in d]})}
         if not ok:
             last = "the Cholesky factorisation of -M(rho) - cI failed"
             delta = max(2 * delta, 1e-12 * max(rho, 1e-300), 2 * c)

@@ -49,6 +49,7 @@ from torch import nn
 from ..errors import LipboundError
 from ._network import Network, dense_chain, to_network
 from ._result import BoundResult
+from ._slopes import is_linear, slope_coefficients
 from ._spectral import EPS, _up, spectral_product
 
 
@@ -63,26 +64,28 @@ def _as_np(Ws: Sequence) -> list[np.ndarray]:
 
 def _blocks(Ws, slopes, ts, absolute=False):
     """Return (C00, C01 first block (n1 x n0), Q) of M(0, T); with ``absolute`` the entrywise
-    absolute-value version used for the rounding-error bound."""
+    absolute-value version used for the rounding-error bound. ``slopes`` per layer or per neuron
+    (:func:`~lipbound.bounds._slopes.slope_coefficients`)."""
     f = np.abs if absolute else (lambda a: a)
     dims = [W.shape[1] for W in Ws]  # n0, n1, ..., nl
     nh = dims[1:]
+    coef = slope_coefficients(slopes, nh)
     off = np.concatenate([[0], np.cumsum(nh)]).astype(int)
     n = int(off[-1])
     Q = np.zeros((n, n))
     W0 = f(Ws[0])
-    a1, b1 = slopes[0]
-    C00 = f(-2 * a1 * b1) * (W0.T * ts[0]) @ W0
-    C01 = f(a1 + b1) * ts[0][:, None] * W0
+    p1, c1 = coef[0]
+    C00 = (W0.T * (f(-2 * p1) * ts[0])) @ W0
+    C01 = (f(c1) * ts[0])[:, None] * W0
     for k in range(1, len(Ws)):  # hidden layer k, block index k-1 in Q
         i = slice(off[k - 1], off[k])
         Q[i, i] += np.diag(f(-2.0) * ts[k - 1])
         if k < len(Ws) - 1:
-            a, b = slopes[k]
+            p, c = coef[k]
             Wk = f(Ws[k])
             j = slice(off[k], off[k + 1])
-            Q[i, i] += f(-2 * a * b) * (Wk.T * ts[k]) @ Wk
-            cross = f(a + b) * (Wk.T * ts[k])  # n_k x n_{k+1}
+            Q[i, i] += (Wk.T * (f(-2 * p) * ts[k])) @ Wk
+            cross = Wk.T * (f(c) * ts[k])  # n_k x n_{k+1}
             Q[i, j] += cross
             Q[j, i] += cross.T
         else:
@@ -339,20 +342,25 @@ def solve_lipsdp(Ws, slopes, *, form: str = "neuron", solver: str = "CLARABEL", 
     for i in range(L):
         for j in range(L):
             blocks[i][j] = np.zeros((dims[i], dims[j]))
-    a1, b1 = slopes[0]
+    coef = slope_coefficients(slopes, hid)
+    if form == "neuron":  # diag(p t) and diag(c t), per neuron
+        Tp = [cp.diag(cp.multiply(p, t)) for (p, _), t in zip(coef, tv)]
+        Tc = [cp.diag(cp.multiply(c, t)) for (_, c), t in zip(coef, tv)]
+    else:
+        Tp = [t * np.diag(p) for (p, _), t in zip(coef, tv)]
+        Tc = [t * np.diag(c) for (_, c), t in zip(coef, tv)]
     blocks[0][0] = -rho * np.eye(dims[0])
-    if a1 * b1 != 0:
-        blocks[0][0] = blocks[0][0] - 2 * a1 * b1 * (mats[0].T @ T[0] @ mats[0])
-    blocks[1][0] = (a1 + b1) * (T[0] @ mats[0])
+    if np.any(coef[0][0] != 0):
+        blocks[0][0] = blocks[0][0] - 2 * (mats[0].T @ Tp[0] @ mats[0])
+    blocks[1][0] = Tc[0] @ mats[0]
     blocks[0][1] = blocks[1][0].T
     for k in range(1, L):
         d = -2 * T[k - 1]
         if k < L - 1:
-            a, b = slopes[k]
             Wk = mats[k]
-            if a * b != 0:
-                d = d - 2 * a * b * (Wk.T @ T[k] @ Wk)
-            blocks[k + 1][k] = (a + b) * (T[k] @ Wk)
+            if np.any(coef[k][0] != 0):
+                d = d - 2 * (Wk.T @ Tp[k] @ Wk)
+            blocks[k + 1][k] = Tc[k] @ Wk
             blocks[k][k + 1] = blocks[k + 1][k].T
         else:
             d = d + mats[-1].T @ mats[-1]
@@ -446,7 +454,7 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     net = model if isinstance(model, Network) else to_network(model, input_shape)
     Ws, slopes, post = dense_chain(net)
     notes: list[str] = []
-    if all(sl == (1.0, 1.0) for sl in slopes):  # a purely linear map: its norm is exact, no SDP needed
+    if is_linear(slopes):  # a purely linear map: its norm is exact, no SDP needed
         v, err = linear_chain_norm(_as_np(Ws))
         return BoundResult(method, "certified-upper", v if post == 1.0 else _up(v * post), time.perf_counter() - t0,
                            "none",
@@ -458,8 +466,8 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     auto_verify = verify == "auto"
     if auto_verify:
         verify = "dense" if n_full <= DENSE_VERIFY_MAX else "banded"
-    a1, b1 = slopes[0]
-    n_barrier = sum(W.shape[0] for W in Ws[:-1]) + (0 if a1 * b1 == 0 else n_psd - Ws[1:][0].shape[1])
+    p1 = slope_coefficients(slopes, [W.shape[0] for W in Ws[:-1]])[0][0]
+    n_barrier = sum(W.shape[0] for W in Ws[:-1]) + (0 if not np.any(p1) else n_psd - Ws[1:][0].shape[1])
     for solver in list(solvers) if solvers is not None else auto_solvers(n_psd, form, n_barrier):
         if solver == "BARRIER" and (form != "neuron" or n_barrier > BARRIER_MAX_SIDE):
             notes.append("BARRIER: skipped (" + (f"{form} form" if form != "neuron" else
