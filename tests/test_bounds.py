@@ -151,9 +151,10 @@ def test_bracket_orders_on_random_mlps(seed, act):
     torch.manual_seed(seed)
     net = MLPEncoder(4, 3, hidden=(6, 5), activation=act).double()
     b = bracket(net, inputs=torch.randn(16, 4, dtype=torch.float64), domain=Ball(0.0, 2.0))
-    assert {r.kind for r in b.results} == {"certified-upper", "lower", "heuristic"}
+    assert {r.kind for r in b.results} == {"certified-upper", "certified-local-upper", "lower", "heuristic"}
     assert 0 < b.best_lower <= b.best_upper
     assert b["lipsdp-neuron"].value <= b["spectral-product"].value * (1 + 1e-6)
+    assert b["pgd"].value <= b["lipsdp-local"].value <= b["lipsdp-neuron"].value
     rows = b.as_rows()
     import json
 

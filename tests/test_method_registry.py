@@ -18,7 +18,7 @@ def test_every_method_is_registered_once_with_a_known_kind():
     assert METHODS == tuple(REGISTRY) and len(set(METHODS)) == len(METHODS)
     for name, m in REGISTRY.items():
         assert isinstance(m, BoundMethod) and m.name == name
-        assert m.kind in ("certified-upper", "lower", "heuristic")
+        assert m.kind in ("certified-upper", "certified-local-upper", "lower", "heuristic")
         assert m.needs in ("none", "inputs", "domain", "inputs or domain")
 
 
@@ -38,7 +38,7 @@ def test_default_sets_follow_the_data():
     assert [r.method for r in bracket(_net(), inputs=x).results] == default_methods(dense=True, inputs=True,
                                                                                     domain=False)
     assert ([r.method for r in bracket(_net(), domain=Ball(0.0, 1.0)).results]
-            == ["spectral-product", "lipsdp-neuron", "pgd", "paper-estimator"])
+            == ["spectral-product", "lipsdp-neuron", "lipsdp-local", "pgd", "paper-estimator"])
     conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 3 * 3, 2)).double()
     assert [r.method for r in bracket(conv, input_shape=(1, 5, 5)).results] == ["spectral-product"]
     assert default_methods(dense=False, inputs=False, domain=False) == ["spectral-product"]

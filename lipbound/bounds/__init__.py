@@ -4,7 +4,8 @@
 kind ``certified-upper``, ``lower`` or ``heuristic``; :func:`autoencoder_bounds` bounds every
 submodule of a :class:`~lipbound.models.MultimodalAutoencoder` and the whole map;
 :func:`exact_lipschitz` gives the exact constant of linear and one-hidden-layer ReLU networks (the
-tests' ground truth); :func:`load_model` reads TorchScript / torch.export files (and :func:`as_loaded` such modules in
+tests' ground truth); :func:`lipsdp_local` bounds the constant on a domain (per-neuron slopes
+from :func:`local_slopes`); :func:`load_model` reads TorchScript / torch.export files (and :func:`as_loaded` such modules in
 memory) as a :class:`LoadedModel` whose layers are proven standard (``docs/accepts.md``). See
 ``docs/bounds.md`` for the soundness policy.
 """
@@ -17,6 +18,8 @@ from ._barrier import solve_barrier
 from ._eigopt import sequential_multipliers, solve_eigopt, verify_certificate_banded
 from ._estimator import paper_estimator
 from ._exact import ExactResult, exact_lipschitz
+from ._local import LocalSlopes, local_slopes, preactivation_bounds
+from ._localsdp import lipsdp_local
 from ._lower import Ball, Box, jacobian_power_iteration, pgd_lower
 from ._network import Layer, Network, slope_interval, to_network
 from ._result import Bracket, BoundResult, SoundnessError
@@ -34,6 +37,7 @@ __all__ = [
     "CertificateError",
     "ExactResult",
     "LoadedModel",
+    "LocalSlopes",
     "Layer",
     "ModelFileError",
     "Network",
@@ -53,8 +57,11 @@ __all__ = [
     "linear_norm",
     "load_model",
     "lipsdp",
+    "lipsdp_local",
+    "local_slopes",
     "paper_estimator",
     "pgd_lower",
+    "preactivation_bounds",
     "sequential_multipliers",
     "slope_interval",
     "solve_barrier",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -65,6 +65,7 @@ class BracketRun:
     equivalence: Any = None
     best_x: torch.Tensor | None = None
     scale: float | None = None
+    done: list = field(default_factory=list)
 
     def spectral_scale(self) -> float:
         if self.scale is None:
@@ -116,7 +117,17 @@ def _run_pgd(run: BracketRun) -> BoundResult:
     val = float(evaluate_directional(run.original, xs, v, batch=run.batch, scale=scale)[0])
     return BoundResult("pgd", "lower", val, time.perf_counter() - t0, "none",
                        f"ok: projected ascent over {type(run.domain).__name__}; the value is the "
-                       "user's model evaluated at the point found", {"witness": _witness(x)})
+                       "user's model evaluated at the point found", {"witness": _witness(x), "on_domain": True})
+
+
+def _run_lipsdp_local(run: BracketRun) -> BoundResult:
+    if run.domain is None:
+        raise ShapeMismatchError("method 'lipsdp-local' needs domain=Box(...) or Ball(...)")
+    from ._localsdp import lipsdp_local
+
+    glob = [r.value for r in run.done if r.kind == "certified-upper"]
+    return lipsdp_local(run.net, run.domain, solvers=run.solvers, time_limit=run.time_limit,
+                        global_bound=min(glob) if glob else None)
 
 
 def _run_paper_estimator(run: BracketRun) -> BoundResult:
@@ -143,6 +154,8 @@ REGISTRY: dict[str, BoundMethod] = {m.name: m for m in (
                 "LipSDP with one multiplier per layer, verified in float64"),
     BoundMethod("lipsdp-decomposed", "certified-upper", "none", True, False, _run_lipsdp("decomposed"),
                 "LipSDP-Neuron by the first-order solver on the block structure, block-Cholesky verified"),
+    BoundMethod("lipsdp-local", "certified-local-upper", "domain", True, True, _run_lipsdp_local,
+                "LipSDP on the domain: per-neuron slopes from propagated pre-activation bounds"),
     BoundMethod("power-iteration", "lower", "inputs", False, True, _run_power_iteration,
                 "Jacobian power iteration at the given inputs, evaluated on the model"),
     BoundMethod("pgd", "lower", "domain", False, True, _run_pgd,
@@ -219,6 +232,7 @@ def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.
         if on_step is not None:
             on_step(method, None)
         results.append(REGISTRY[method].run(run))
+        run.done = results
         if on_step is not None:
             on_step(method, results[-1])
     return Bracket(results)

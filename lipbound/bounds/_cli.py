@@ -191,6 +191,10 @@ def _cmd_bound(args: argparse.Namespace) -> int:
         table.add_row(r.method, r.kind, f"{r.value:.6g}", r.solver, r.status, f"{r.seconds:.2f}")
     console.print(table)
     console.print(f"bracket: {br.best_lower:.6g} <= Lip <= {br.best_upper:.6g}")
+    domain_lows = [r.value for r in br.results if r.kind == "lower" and r.details.get("on_domain")]
+    if domain is not None and any(r.kind == "certified-local-upper" for r in br.results):
+        console.print(f"on the domain {domain_text}: {max(domain_lows, default=0.0):.6g} <= Lip_D <= "
+                      f"{br.best_local_upper:.6g}")
     doc = {
         "kind": "lipbound-bracket",
         "model": str(args.model),
@@ -201,6 +205,8 @@ def _cmd_bound(args: argparse.Namespace) -> int:
         "time_limit": time_limit,
         "best_lower": br.best_lower,
         "best_upper": br.best_upper if math.isfinite(br.best_upper) else "inf",
+        "domain_lower": max(domain_lows, default=0.0) if domain is not None else None,
+        "domain_upper": (br.best_local_upper if math.isfinite(br.best_local_upper) else "inf") if domain is not None else None,
         "results": br.as_rows(),
         "meta": {"lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),
                  "seed": args.seed, "command": _command(args), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},

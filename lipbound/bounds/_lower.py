@@ -47,7 +47,8 @@ class Box:
     def sample(self, n: int, shape: tuple[int, ...], g: torch.Generator) -> torch.Tensor:
         lo = torch.as_tensor(self.low, dtype=torch.float64)
         hi = torch.as_tensor(self.high, dtype=torch.float64)
-        return lo + (hi - lo) * torch.rand((n, *shape), generator=g, dtype=torch.float64)
+        x = lo + (hi - lo) * torch.rand((n, *shape), generator=g, dtype=torch.float64)
+        return torch.maximum(torch.minimum(x, hi), lo)  # lo + (hi - lo) t can round past hi
 
 
 @dataclass

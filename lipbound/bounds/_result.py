@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("certified-upper", "lower", "heuristic")
+KINDS = ("certified-upper", "certified-local-upper", "lower", "heuristic")
 
 
 class SoundnessError(AssertionError):
@@ -20,8 +20,11 @@ class BoundResult:
     Attributes:
         method: ``"spectral-product"``, ``"lipsdp-neuron"``, ``"lipsdp-layer"``,
             ``"lipsdp-decomposed"``, ``"power-iteration"``, ``"pgd"`` or ``"paper-estimator"``.
-        kind: ``"certified-upper"`` (never below the true constant, rounding included), ``"lower"``
-            (attained by an actual evaluation, never above it) or ``"heuristic"`` (neither).
+        kind: ``"certified-upper"`` (never below the true constant, rounding included),
+            ``"certified-local-upper"`` (never below the constant of the model restricted to the
+            domain in ``details["domain"]``), ``"lower"`` (attained by an actual evaluation, never
+            above it; ``details["on_domain"]`` when the evaluation point lies in the domain) or
+            ``"heuristic"`` (neither).
         value: the number.
         seconds: wall time of the computation.
         solver: the solver that produced it (``"none"`` when no solver is involved).
@@ -95,18 +98,27 @@ class Bracket:
         los = [r.value for r in self.results if r.kind == "lower"]
         return max(los) if los else 0.0
 
+    @property
+    def best_local_upper(self) -> float:
+        """Smallest bound that holds on the domain: certified local or global (``inf`` if none)."""
+        ups = [r.value for r in self.results if r.kind in ("certified-upper", "certified-local-upper")]
+        return min(ups) if ups else math.inf
+
     def check(self) -> None:
-        """Raise :class:`SoundnessError` if a lower bound exceeds a certified upper bound."""
+        """Raise :class:`SoundnessError` if a lower bound exceeds a certified upper bound, or a lower
+        bound found on the domain exceeds a certified local one."""
         ups = [r for r in self.results if r.kind == "certified-upper"]
+        local = [r for r in self.results if r.kind == "certified-local-upper"]
         los = [r for r in self.results if r.kind == "lower"]
-        if ups and los:
-            u = min(ups, key=lambda r: r.value)
-            lo = max(los, key=lambda r: r.value)
-            if lo.value > u.value:
-                raise SoundnessError(
-                    f"soundness bug: lower bound {lo.value} ({lo.method}) exceeds certified upper "
-                    f"bound {u.value} ({u.method}); please report it with the model"
-                )
+        for uppers, lowers in ((ups, los), (local, [r for r in los if r.details.get("on_domain")])):
+            if uppers and lowers:
+                u = min(uppers, key=lambda r: r.value)
+                lo = max(lowers, key=lambda r: r.value)
+                if lo.value > u.value:
+                    raise SoundnessError(
+                        f"soundness bug: lower bound {lo.value} ({lo.method}) exceeds certified upper "
+                        f"bound {u.value} ({u.method}); please report it with the model"
+                    )
 
     def as_rows(self) -> list[dict[str, Any]]:
         """One JSON-able dict per result."""
