@@ -286,7 +286,10 @@ def test_one_layer_box_bound_is_attained_up_to_slack():
 
 
 def test_conv_refused():
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(18, 2))
+    """Convolutions are unrolled into their exact matrices (tests/test_conv_sdp.py); one that is not
+    (non-zero padding mode) is refused by name."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(50, 2))
     net = to_network(model, (1, 5, 5))
     with pytest.raises(UnsupportedModuleError, match="'0'.*Conv2d"):
         preactivation_bounds(net, Box(0.0, 1.0))

@@ -221,7 +221,7 @@ def bracket(model, *, input_shape: tuple[int, ...] | None = None, inputs: torch.
     if inputs is not None:
         inputs = check_inputs(inputs, shape)
     if methods is None:
-        methods = default_methods(dense=net.is_dense, inputs=inputs is not None, domain=domain is not None)
+        methods = default_methods(dense=net.sdp_ready, inputs=inputs is not None, domain=domain is not None)
     unknown = [m for m in methods if m not in REGISTRY]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
@@ -254,7 +254,7 @@ def _witness(x: torch.Tensor) -> dict:
 
 def _submodule_bound(m: nn.Module, method: str, solvers) -> BoundResult:
     net = to_network(m)
-    if method == "lipsdp-neuron" and net.is_dense:
+    if method == "lipsdp-neuron" and net.sdp_ready:
         return lipsdp(net, form="neuron", solvers=solvers)
     t0 = time.perf_counter()
     v, rows = spectral_product(net)

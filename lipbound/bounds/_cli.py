@@ -163,7 +163,7 @@ def _cmd_bound(args: argparse.Namespace) -> int:
     # progress display knows the steps; bracket runs them all in one call (PGD starts from the
     # best power-iteration input)
     methods = (list(dict.fromkeys(args.method)) if args.method else
-               default_methods(dense=net.is_dense, inputs=True, domain=domain is not None))
+               default_methods(dense=net.sdp_ready, inputs=True, domain=domain is not None))
     time_limit = args.time_limit if args.time_limit is not None else default_time_limit(net)
     if any(m.startswith("lipsdp") for m in methods):
         say.say(f"SDP time limit {time_limit:.0f} s" + ("" if args.time_limit else " (default for this size; "

@@ -124,11 +124,17 @@ def _ops(net: Network) -> list[_Op]:
     ops = []
     for i, l in enumerate(net.layers):
         if l.kind in ("conv", "convT"):
-            raise UnsupportedModuleError(
-                f"local bounds take dense networks only (Linear layers, reshapes, activations); layer "
-                f"{l.name!r} is {type(l.module).__name__}"
-            )
-        if l.kind == "linear":
+            from ._unroll import conv_bias, conv_matrix, unrollable
+
+            why = unrollable(l.module, l.in_shape, l.out_shape)
+            if why is not None:
+                raise UnsupportedModuleError(
+                    f"local bounds take Linear layers and convolutions they can unroll; layer {l.name!r} "
+                    f"({type(l.module).__name__}) is not unrolled: {why}"
+                )
+            ops.append(_Op("affine", i, W=conv_matrix(l.module, l.in_shape, l.out_shape),
+                           b=conv_bias(l.module, l.out_shape)))
+        elif l.kind == "linear":
             W = l.module.weight.detach().to(torch.float64).cpu().numpy()
             b = (l.module.bias.detach().to(torch.float64).cpu().numpy() if l.module.bias is not None
                  else np.zeros(W.shape[0]))
@@ -538,14 +544,14 @@ def local_slopes(net, domain, *, method: str = "crown") -> LocalSlopes:
     for i, l in enumerate(net.layers):  # mirrors dense_chain
         if l.kind == "reshape":
             continue
-        if l.kind == "linear":
+        if l.kind in ("linear", "conv", "convT"):
             if not have_w and act is not None:
                 have_w = True
             if have_w:
                 out.append(act if act is not None else (np.ones(n), np.ones(n)))
             act = None
             have_w = True
-            n = l.module.weight.shape[0]
+            n = int(math.prod(l.out_shape))
         else:
             here = _deriv_range(l.module, *pre_of[i], l.slopes)
             act = here if act is None else _product(act, here)

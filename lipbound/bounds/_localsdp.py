@@ -75,7 +75,8 @@ def lipsdp_local(model, domain: Box | Ball, input_shape: tuple[int, ...] | None 
     :func:`~lipbound.bounds.preactivation_bounds`); ``solvers``: tried in order (default
     ``BARRIER``, then ``CLARABEL`` for small LMIs); ``global_bound``: a certified global bound
     already computed (the result is never above it); ``point_weight``: see
-    :func:`~lipbound.bounds.solve_barrier`.
+    :func:`~lipbound.bounds.solve_barrier`. ``input_shape`` defaults to the model's own, else to
+    the shape of the domain's centre (or lower corner) when it is a tensor.
 
     >>> torch.manual_seed(0) and None
     >>> from torch import nn
@@ -86,6 +87,9 @@ def lipsdp_local(model, domain: Box | Ball, input_shape: tuple[int, ...] | None 
     ('certified-local-upper', True)
     """
     t0 = time.perf_counter()
+    if input_shape is None and not isinstance(model, Network):  # the domain's own shape, if it has one
+        ref = torch.as_tensor(domain.center if isinstance(domain, Ball) else domain.low)
+        input_shape = tuple(ref.shape) if ref.ndim > 0 else None
     net = model if isinstance(model, Network) else to_network(model, input_shape)
     Ws_t, _, post = dense_chain(net)
     Ws = _as_np(Ws_t)

@@ -123,8 +123,18 @@ class Network:
 
     @property
     def is_dense(self) -> bool:
-        """True if every affine layer is ``Linear`` (the networks the SDP bounds take)."""
+        """True if every affine layer is ``Linear``."""
         return all(l.kind in ("linear", "activation", "reshape") for l in self.layers)
+
+    @property
+    def sdp_ready(self) -> bool:
+        """True if the SDP bounds take the network: every affine layer is ``Linear`` or a
+        convolution small enough to be unrolled into its exact matrix
+        (:func:`~lipbound.bounds._unroll.conv_matrix`)."""
+        from ._unroll import unrollable
+
+        return all(l.kind not in ("conv", "convT") or unrollable(l.module, l.in_shape, l.out_shape) is None
+                   for l in self.layers)
 
 
 #: the standard leaf classes, in the order an instance is matched against them
@@ -264,7 +274,8 @@ def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
 
 
 def dense_chain(net: Network) -> tuple[list[torch.Tensor], list[tuple[float, float]], float]:
-    r"""Weights and slope intervals of a dense network in LipSDP form.
+    r"""Weights and slope intervals of a dense network in LipSDP form (convolutions unrolled into
+    their exact matrices, :func:`~lipbound.bounds._unroll.conv_matrix`).
 
     Returns ``(Ws, slopes, post)`` with float64 weights :math:`W_0, \dots, W_\ell` and one interval per
     hidden layer such that the network's Lipschitz constant is at most ``post`` times that of
@@ -275,12 +286,15 @@ def dense_chain(net: Network) -> tuple[list[torch.Tensor], list[tuple[float, flo
     leading activation gets an identity first layer; trailing activations go into ``post`` (their
     largest absolute slope).
     """
-    if not net.is_dense:
-        bad = next(l for l in net.layers if l.kind in ("conv", "convT"))
-        raise UnsupportedModuleError(
-            f"the SDP bounds take networks of Linear layers only; layer {bad.name!r} is "
-            f"{type(bad.module).__name__}: use the 'spectral-product' method for convolutional models"
-        )
+    from ._unroll import conv_matrix, unrollable
+
+    for bad in net.layers:
+        why = unrollable(bad.module, bad.in_shape, bad.out_shape) if bad.kind in ("conv", "convT") else None
+        if why is not None:
+            raise UnsupportedModuleError(
+                f"the SDP bounds take Linear layers and convolutions they can unroll; layer {bad.name!r} "
+                f"({type(bad.module).__name__}) is not unrolled: {why}; use the 'spectral-product' method"
+            )
     Ws: list[torch.Tensor] = []
     slopes: list[tuple[float, float]] = []
     act: tuple[float, float] | None = None
@@ -288,13 +302,14 @@ def dense_chain(net: Network) -> tuple[list[torch.Tensor], list[tuple[float, flo
     for l in net.layers:
         if l.kind == "reshape":
             continue
-        if l.kind == "linear":
+        if l.kind in ("linear", "conv", "convT"):
             if len(Ws) == 0 and act is not None:
                 Ws.append(torch.eye(n, dtype=torch.float64))
             if len(Ws) > 0:
                 slopes.append(act if act is not None else (1.0, 1.0))
             act = None
-            W = l.module.weight.detach().to(torch.float64)
+            W = (l.module.weight.detach().to(torch.float64) if l.kind == "linear"
+                 else torch.from_numpy(conv_matrix(l.module, l.in_shape, l.out_shape)))
             Ws.append(W)
             n = W.shape[0]
         else:
