@@ -251,3 +251,41 @@ def test_nothing_written_on_error(tmp_path, capsys):
     rc, _, _ = _run(capsys, ts, "--input-shape", "4", "--method", "spectral-product", "--json", out)
     assert rc == 0 and json.loads(out.read_text())["results"][0]["method"] == "spectral-product"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".b.json")] == []  # no temp file left
+
+
+def test_radius_sweep_writes_local_brackets_and_the_report_draws_them(tmp_path, capsys):
+    """--radii with --domain ball:R and --center: one row per radius with the certified local bound
+    never below PGD on the same ball and never above the global bound; the report draws the figure."""
+    import numpy as np
+
+    from lipbound.report import load_results, write_report
+
+    ts = _script(_mlp(3, dims=(4, 12, 12, 3)), tmp_path / "m.ts")
+    np.save(tmp_path / "c.npy", np.array([0.5, -0.2, 0.1, 1.0]))
+    out = tmp_path / "b.json"
+    rc, text, _ = _run(capsys, ts, "--input-shape", "4", "--domain", "ball:0.1", "--center", tmp_path / "c.npy",
+                       "--radii", "1,0.001,0.1", "--samples", "16", "--json", out)
+    assert rc == 0 and "local / pgd" in text
+    doc = json.loads(out.read_text())
+    sweep = doc["radius_sweep"]
+    assert [r["radius"] for r in sweep] == [0.001, 0.1, 1.0]
+    for r in sweep:
+        assert r["pgd"] <= r["local"] <= doc["best_upper"]
+    # affine on the smallest ball: the bracket closes up to the lower bound's stated deflation (1e-9
+    # relative plus 1e-10 times the spectral product, docs/bounds.md), well inside 1e-8 here
+    assert sweep[0]["unstable"] == 0 and sweep[0]["local"] <= sweep[0]["pgd"] * (1 + 1e-8)
+    assert doc["domain_lower"] <= doc["domain_upper"] <= doc["best_upper"]
+    write_report(load_results([out]), tmp_path / "rep")
+    assert len(list((tmp_path / "rep" / "figures").glob("radius-*.png"))) == 1
+
+
+def test_radius_sweep_and_center_refuse_bad_input(tmp_path, capsys):
+    ts = _script(_mlp(4), tmp_path / "m.ts")
+    for argv, word in ((["--radii", "0.1"], "--radii needs"), (["--domain", "box:-1,1", "--radii", "0.1"], "--radii needs"),
+                       (["--domain", "ball:1", "--radii", "0,-1"], "--radii"),
+                       (["--domain", "ball:1", "--center", "1,2"], "--center has 2 values"),
+                       (["--center", "1,2,3,4"], "--center needs"),
+                       (["--domain", "ball:1", "--center", str(tmp_path / "none.npy")], "no such"),
+                       (["--domain", "ball:1", "--center", "1,nan,0,0"], "finite")):
+        rc, _, err = _run(capsys, ts, "--input-shape", "4", *argv)
+        assert rc == 2 and word in err, (argv, err)

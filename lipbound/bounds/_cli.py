@@ -55,6 +55,39 @@ def _shape_arg(text: str) -> tuple[int, ...]:
     return shape
 
 
+def _radii_arg(text: str) -> list[float]:
+    try:
+        vals = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        vals = []
+    if not vals or not all(math.isfinite(v) and v > 0 for v in vals) or len(vals) > 50:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected R1,R2,... (1 to 50 positive radii)")
+    return sorted(set(vals))
+
+
+def _center_arg(text: str):
+    """``x1,x2,...`` or a ``.npy`` file: the centre of ``--domain ball:R`` and ``--radii``."""
+    import numpy as np
+
+    path = Path(text)
+    if text.endswith(".npy"):
+        if not path.is_file():
+            raise argparse.ArgumentTypeError(f"{text!r}: no such .npy file")
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a readable .npy array ({exc})") from None
+    else:
+        try:
+            arr = np.array([float(v) for v in text.split(",")])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected x1,x2,... or a .npy file") from None
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.size == 0 or not np.isfinite(arr).all():
+        raise argparse.ArgumentTypeError(f"{text!r}: the centre must be non-empty and finite")
+    return text, arr
+
+
 def _domain_arg(text: str):
     from ._lower import Ball, Box
 
@@ -141,6 +174,22 @@ def _cmd_bound(args: argparse.Namespace) -> int:
 
     shape = args.input_shape
     domain_text, domain = args.domain if args.domain else (None, None)
+    if args.center is not None:
+        from ._lower import Ball
+
+        if not isinstance(domain, Ball):
+            print("lipbound: --center needs --domain ball:R", file=sys.stderr)
+            return 2
+        if args.center[1].size != math.prod(shape):
+            print(f"lipbound: --center has {args.center[1].size} values, the input shape {shape} needs "
+                  f"{math.prod(shape)}", file=sys.stderr)
+            return 2
+        domain = Ball(torch.from_numpy(args.center[1].reshape(shape)), domain.radius)
+        domain_text += f" at {args.center[0]}"
+    if args.radii is not None and not (domain is not None and type(domain).__name__ == "Ball"):
+        print("lipbound: --radii needs --domain ball:R (its centre is the sweep's; --center to move it)",
+              file=sys.stderr)
+        return 2
     if args.json and args.json != "-":
         check_output_path(args.json, "lipbound-bracket")
     n_in = math.prod(shape)
@@ -184,6 +233,7 @@ def _cmd_bound(args: argparse.Namespace) -> int:
         print(f"lipbound: soundness check failed: {exc}. No bound is reported.", file=sys.stderr)
         return 3
 
+    sweep = _radius_sweep(loaded, shape, domain, args, br) if args.radii else None
     table = Table(title=f"lipbound bound {Path(args.model).name} (input shape {shape}, {loaded.format})")
     for col in ("method", "kind", "value", "solver", "status", "seconds"):
         table.add_column(col, overflow="fold")
@@ -208,15 +258,48 @@ def _cmd_bound(args: argparse.Namespace) -> int:
         "domain_lower": max(domain_lows, default=0.0) if domain is not None else None,
         "domain_upper": (br.best_local_upper if math.isfinite(br.best_local_upper) else "inf") if domain is not None else None,
         "results": br.as_rows(),
+        **({"radius_sweep": sweep} if sweep is not None else {}),
         "meta": {"lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),
                  "seed": args.seed, "command": _command(args), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }
+    if sweep:
+        sw = Table(title="certified local bound and PGD lower bound on balls of each radius (same centre)")
+        for col in ("radius", "local (certified)", "pgd (lower)", "local / pgd", "unstable neurons", "seconds"):
+            sw.add_column(col)
+        for r in sweep:
+            sw.add_row(f"{r['radius']:g}", f"{r['local']:.6g}", f"{r['pgd']:.6g}", f"{r['local'] / r['pgd']:.3f}"
+                       if r["pgd"] > 0 else "-", str(r["unstable"]), f"{r['local_seconds'] + r['pgd_seconds']:.2f}")
+        console.print(sw)
     if to_stdout:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.json:
         atomic_write_json(args.json, doc)
         console.print(f"wrote {args.json}")
     return 0
+
+
+def _radius_sweep(loaded, shape, domain, args, br) -> list[dict]:
+    """``lipsdp-local`` and ``pgd`` on balls of each radius of ``--radii`` around the domain's centre
+    (each local value at most the best global certified bound of ``br``)."""
+    from ._bracket import bracket
+    from ._lower import Ball
+
+    rows = []
+    glob = br.best_upper
+    for r in args.radii:
+        b = bracket(loaded, input_shape=shape, domain=Ball(domain.center, r), methods=["lipsdp-local", "pgd"],
+                    seed=args.seed, time_limit=args.time_limit)
+        loc, pgd = b["lipsdp-local"], b["pgd"]
+        rows.append({"radius": r, "local": min(loc.value, glob), "local_raw": loc.value, "local_seconds": loc.seconds,
+                     "local_status": loc.status, "pgd": pgd.value, "pgd_seconds": pgd.seconds,
+                     "unstable": sum(n.get("unstable", 0) for n in loc.details.get("neurons", [])),
+                     "global": glob if math.isfinite(glob) else "inf"})
+        if pgd.value > rows[-1]["local"]:  # the guard of Bracket.check, for the reported (capped) value
+            from ._result import SoundnessError
+
+            raise SoundnessError(f"soundness bug: pgd {pgd.value} above the local bound {rows[-1]['local']} "
+                                 f"at radius {r}; please report it with the model")
+    return rows
 
 
 def register(subparsers) -> None:
@@ -235,6 +318,11 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="PATH", help="write the bracket as JSON to PATH ('-' for stdout)")
     p.add_argument("--domain", type=_domain_arg, metavar="box:LO,HI|ball:R",
                    help="input set for pgd and for sampling inputs (default: standard normal samples, no pgd)")
+    p.add_argument("--center", type=_center_arg, metavar="x1,x2,...|FILE.npy",
+                   help="centre of --domain ball:R (default: the origin), e.g. a data point saved with numpy.save")
+    p.add_argument("--radii", type=_radii_arg, metavar="R1,R2,...",
+                   help="with --domain ball:R: also bound the constant on balls of these radii around its centre "
+                        "(certified local LipSDP beside PGD), a table and 'radius_sweep' in the JSON")
     p.add_argument("--samples", type=int_range(1, MAX_SAMPLES, "inputs for the lower bounds"), default=256, metavar="N",
                    help=f"inputs for power iteration and the paper's estimator (1..{MAX_SAMPLES}, default 256)")
     p.add_argument("--seed", type=int_range(0, 2**63 - 1, "seed"), default=0, metavar="S",

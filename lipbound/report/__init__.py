@@ -21,7 +21,7 @@ _WHERE = {
                      "case_ratio", "bracket_figure", "confusion_figure",
                      "detection_histograms_figure", "final_loss_boxplots_figure", "lambda_ablation_figure",
                      "lipschitz_curves_figure", "loss_curves_figure", "mvae_measures_figure",
-                     "reconstruction_figure"), "_figures"),
+                     "radius_sweep_figure", "reconstruction_figure"), "_figures"),
     **dict.fromkeys(("BracketDoc", "LedgerRows", "MvaeDoc", "ReportInputError", "ReproduceDir", "Results",
                      "load_results"), "_load"),
     **dict.fromkeys(("PAPER_MODALITIES", "PAPER_TABLES", "PAPER_TABLE_SOURCE"), "_paper"),

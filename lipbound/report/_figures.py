@@ -27,13 +27,15 @@ from matplotlib.ticker import MaxNLocator
 from ._load import BracketDoc, MvaeDoc, as_float
 
 #: how each kind of Lipschitz number was obtained, in words (titles and captions)
-KIND_WORDS = {"certified-upper": "certified upper bounds", "lower": "sampled lower bounds (attained by evaluations)",
+KIND_WORDS = {"certified-upper": "certified upper bounds",
+              "certified-local-upper": "certified upper bounds on the domain only", "lower": "sampled lower bounds (attained by evaluations)",
               "heuristic": "heuristic estimates (the paper's estimator, Section 4.6)"}
 #: the legend text of the training curves' band (tests look for it)
 BAND_LABEL = "band: lowest to highest trial"
 
 #: colours per bound kind in bracket charts
-KIND_COLOURS = {"certified-upper": "tab:red", "lower": "tab:blue", "heuristic": "tab:orange"}
+KIND_COLOURS = {"certified-upper": "tab:red", "certified-local-upper": "tab:purple", "lower": "tab:blue",
+                "heuristic": "tab:orange"}
 #: the label of the ratio = 1 line of the ledger figures (measured = bound; tests look for it)
 RATIO_ONE_LABEL = "ratio = 1 (measured = bound)"
 #: how each kind of case is drawn in the ledger figures (:func:`case_category`): scatter keywords and legend text
@@ -279,6 +281,43 @@ def bracket_figure(doc: BracketDoc) -> Figure:
     ax.set_title(f"bracket: {doc.model}", fontsize=10)
     _legend(ax, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     return _adjust(fig, left=2.8, top=0.4, bottom=1.25)
+
+
+def radius_sweep_figure(doc: BracketDoc) -> Figure:
+    """``lipbound bound --radii``: the certified local bound and the PGD lower bound on the same ball
+    against its radius (log-log), the global certified bound dashed; right panel, their ratio
+    (1 = the bracket on the ball is closed).
+
+    >>> d = BracketDoc("x.json", "m", [2], [], sweep=[{"radius": 0.1, "local": 1.0, "pgd": 1.0, "global": 2.0},
+    ...     {"radius": 1.0, "local": 1.5, "pgd": 1.2, "global": 2.0}])
+    >>> [len(ax.lines) for ax in radius_sweep_figure(d).axes]
+    [3, 2]
+    """
+    rows = sorted(doc.sweep, key=lambda r: as_float(r["radius"]))
+    rad = [as_float(r["radius"]) for r in rows]
+    loc = [as_float(r["local"]) for r in rows]
+    low = [as_float(r["pgd"]) for r in rows]
+    fig = Figure(figsize=(8.0, 3.2))
+    ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax.plot(rad, loc, "o-", color=KIND_COLOURS["certified-upper"], label="certified local (lipsdp-local)")
+    ax.plot(rad, low, "s-", color=KIND_COLOURS["lower"], label="lower (pgd on the ball)")
+    glob = [as_float(r.get("global", math.nan)) for r in rows]
+    ax.plot(rad, glob, "--", color="grey", label="certified global (best)")
+    ax.set_xscale("log")
+    if max(loc + low) / max(min(v for v in loc + low if v > 0), 1e-300) > 100:
+        ax.set_yscale("log")
+    ax.set_xlabel("ball radius")
+    ax.set_ylabel("Lipschitz constant on the ball")
+    _legend(ax, fontsize=7)
+    ax2.plot(rad, [a / b if b > 0 else math.nan for a, b in zip(loc, low)], "o-", color="black",
+             label="certified local / lower")
+    ax2.axhline(1.0, color="tab:green", lw=0.8, label="1 = bracket closed")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("ball radius")
+    ax2.set_ylabel("ratio")
+    _legend(ax2, fontsize=7)
+    fig.suptitle(f"local bracket by radius: {doc.model}", fontsize=10)
+    return _adjust(fig, left=0.9, top=0.5, bottom=0.7)
 
 
 def _select(records: Iterable[dict[str, Any]], **eq: Any) -> list[dict[str, Any]]:

@@ -148,6 +148,8 @@ class BracketDoc:
     input_shape: list[Any]
     results: list[dict[str, Any]]
     meta: dict[str, Any] = field(default_factory=dict)
+    #: ``lipbound bound --radii``: one row per radius (certified local bound beside PGD on that ball)
+    sweep: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -332,8 +334,15 @@ def _load_file(path: Path, res: Results, *, strict: bool) -> None:
         for k, r in enumerate(results, 1):
             for key in ("value", "seconds"):
                 _typed(path, f"result {k}", r, key, _NUM, _NUM_WORDS)
+        sweep = []
+        if obj.get("radius_sweep") is not None:
+            sweep = _objects(path, obj.get("radius_sweep"), "'radius_sweep' of the lipbound-bracket document",
+                             ("radius", "local", "pgd"))
+            for k, r in enumerate(sweep, 1):
+                for key in ("radius", "local", "pgd"):
+                    _typed(path, f"radius_sweep row {k}", r, key, _NUM, _NUM_WORDS)
         res.brackets.append(BracketDoc(str(path), str(obj.get("model") or path.stem),
-                                       list(obj.get("input_shape") or []), results, _meta(path, obj)))
+                                       list(obj.get("input_shape") or []), results, _meta(path, obj), sweep))
     elif kind == "lipbound-pytest":  # the pytest plugin's summary (--lipbound-json): one bracket per check
         checks = _objects(path, obj.get("checks"), "'checks' of the lipbound-pytest document",
                           ("test", "check", "bound", "model", "passed"))

@@ -404,7 +404,8 @@ def _brackets(doc: Doc, res: Results) -> None:
     if not res.brackets:
         return
     doc.h(2, "Lipschitz brackets per model", "brackets")
-    doc.p("certified-upper: never below the true constant (solver tolerance included); lower: attained by an "
+    doc.p("certified-upper: never below the true constant (solver tolerance included); certified-local-upper: "
+          "never below the constant of the model restricted to the domain; lower: attained by an "
           "actual evaluation; heuristic: neither (e.g. the paper's estimator, Section 4.6). The true constant "
           "lies in the shaded interval.")
     for b in res.brackets:
@@ -414,6 +415,11 @@ def _brackets(doc: Doc, res: Results) -> None:
                     str(r.get("solver", "-")), str(r.get("status", "-"))] for r in b.results],
                   caption=f"source {b.path}")
         doc.figure(f"bracket-{b.model}", F.bracket_figure(b), f"bracket of {b.model}; source {b.path}")
+        if b.sweep:
+            doc.figure(f"radius-{b.model}", F.radius_sweep_figure(b),
+                       f"{b.model}: certified local bound (lipsdp-local, kind certified-local-upper: holds on the ball) "
+                       f"and PGD lower bound (evaluated on the model) on balls of each radius around one centre, the "
+                       f"global certified bound dashed, and their ratio; source {b.path}")
 
 
 def _per_run_finals(recs: list[dict[str, Any]], sub: str, metric: str) -> dict[str, float]:
