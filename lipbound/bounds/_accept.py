@@ -164,6 +164,8 @@ def _layer_forward(layer, x: torch.Tensor, magnitude: bool = False) -> torch.Ten
             return F.conv2d(x, W, b, tuple(m.stride), pad, tuple(m.dilation), int(m.groups))
         return F.conv_transpose2d(x, W, b, tuple(m.stride), pad, tuple(m.output_padding), int(m.groups),
                                   tuple(m.dilation))
+    if layer.kind == "residual":  # x + f(x); |x + f(x)| <= |x| + |f(x)|
+        return x + engine_forward(layer.body, x, magnitude=magnitude)
     if layer.kind == "reshape":
         if isinstance(m, nn.Flatten):
             return x.flatten(int(m.start_dim), int(m.end_dim))

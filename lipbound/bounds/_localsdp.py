@@ -91,6 +91,15 @@ def lipsdp_local(model, domain: Box | Ball, input_shape: tuple[int, ...] | None 
         ref = torch.as_tensor(domain.center if isinstance(domain, Ball) else domain.low)
         input_shape = tuple(ref.shape) if ref.ndim > 0 else None
     net = model if isinstance(model, Network) else to_network(model, input_shape)
+    if any(l.kind == "residual" for l in net.layers):  # no pre-activation bounds through x + f(x) yet
+        from ._sdp import lipsdp
+
+        glob = lipsdp(net, solvers=solvers, time_limit=time_limit)
+        value = glob.value if global_bound is None else min(glob.value, global_bound)
+        return BoundResult("lipsdp-local", "certified-local-upper", value, time.perf_counter() - t0, glob.solver,
+                           "the local bound does not take residual blocks yet: the global bound is reported "
+                           f"(valid on the domain); {glob.status}", {"fallback": glob.method,
+                                                                     "domain": _describe(domain)})
     Ws_t, _, post = dense_chain(net)
     Ws = _as_np(Ws_t)
     loc = local_slopes(net, domain, method=relaxation)

@@ -20,16 +20,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 import torch
 from torch import nn
 
 from ..errors import ShapeMismatchError, UnsupportedModuleError
-from ..models import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, check_finite
+from ..models import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, Residual, check_finite
 
 SUPPORTED = (
     "Sequential (nested)", "Linear", "Conv2d", "ConvTranspose2d", "Flatten", "Unflatten",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "ELU", "Identity",
-    "lipbound MLPEncoder/MLPDecoder/ConvEncoder/ConvDecoder",
+    "lipbound MLPEncoder/MLPDecoder/ConvEncoder/ConvDecoder/Residual",
 )
 
 
@@ -99,10 +101,12 @@ class Layer:
 
     Attributes:
         name: the module's path inside the model (``"net.2"``).
-        kind: ``"linear"``, ``"conv"``, ``"convT"``, ``"reshape"`` or ``"activation"``.
+        kind: ``"linear"``, ``"conv"``, ``"convT"``, ``"reshape"``, ``"activation"`` or
+            ``"residual"`` (a :class:`~lipbound.models.Residual` block :math:`x + f(x)`).
         module: the torch module that computes it.
         in_shape, out_shape: unbatched shapes.
         slopes: ``(alpha, beta)`` for activations, else ``None``.
+        body: for a residual block, its body :math:`f` read as a :class:`Network`.
     """
 
     name: str
@@ -111,6 +115,7 @@ class Layer:
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
     slopes: tuple[float, float] | None = None
+    body: Network | None = None
 
 
 @dataclass
@@ -123,8 +128,9 @@ class Network:
 
     @property
     def is_dense(self) -> bool:
-        """True if every affine layer is ``Linear``."""
-        return all(l.kind in ("linear", "activation", "reshape") for l in self.layers)
+        """True if every affine layer is ``Linear`` (residual bodies included)."""
+        return all(l.kind in ("linear", "activation", "reshape") or l.kind == "residual" and l.body.is_dense
+                   for l in self.layers)
 
     @property
     def sdp_ready(self) -> bool:
@@ -133,7 +139,8 @@ class Network:
         (:func:`~lipbound.bounds._unroll.conv_matrix`)."""
         from ._unroll import unrollable
 
-        return all(l.kind not in ("conv", "convT") or unrollable(l.module, l.in_shape, l.out_shape) is None
+        return all(unrollable(l.module, l.in_shape, l.out_shape) is None if l.kind in ("conv", "convT") else
+                   _residual_problem(l) is None if l.kind == "residual" else True
                    for l in self.layers)
 
 
@@ -157,9 +164,11 @@ def _flatten_modules(module: nn.Module, prefix: str) -> list[tuple[str, nn.Modul
 
     join = (lambda n: f"{prefix}.{n}") if prefix else (lambda n: n)
     where = prefix or "<model>"
-    base = _standard_base(module, (nn.Sequential, MLPEncoder, MLPDecoder, ConvEncoder, ConvDecoder))
+    base = _standard_base(module, (nn.Sequential, MLPEncoder, MLPDecoder, ConvEncoder, ConvDecoder, Residual))
     if base is not None:
         check_standard(module, base, where)
+    if base is Residual:  # one leaf: its body is read as a Network of its own by to_network
+        return [(prefix or "Residual", module)]
     if base is nn.Sequential:
         out = []
         for n, m in module._modules.items():  # not named_children(): it skips repeated modules
@@ -196,6 +205,8 @@ def default_input_shape(model: nn.Module) -> tuple[int, ...] | None:
         return (model.in_features,)
     if isinstance(model, nn.Sequential) and len(model) > 0:
         return default_input_shape(model[0])
+    if isinstance(model, Residual):
+        return default_input_shape(model.body)
     return None
 
 
@@ -217,7 +228,7 @@ def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
     >>> to_network(nn.Sequential(nn.Linear(3, 3), nn.Softmax(dim=-1)))
     Traceback (most recent call last):
     ...
-    lipbound.errors.UnsupportedModuleError: layer '1' of type Softmax is not supported by lipbound.bounds; supported: Sequential (nested), Linear, Conv2d, ConvTranspose2d, Flatten, Unflatten, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, ELU, Identity, lipbound MLPEncoder/MLPDecoder/ConvEncoder/ConvDecoder
+    lipbound.errors.UnsupportedModuleError: layer '1' of type Softmax is not supported by lipbound.bounds; supported: Sequential (nested), Linear, Conv2d, ConvTranspose2d, Flatten, Unflatten, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, ELU, Identity, lipbound MLPEncoder/MLPDecoder/ConvEncoder/ConvDecoder/Residual
     """
     if not isinstance(model, nn.Module):
         raise UnsupportedModuleError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -257,7 +268,14 @@ def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
                     "values: a layer of width zero makes the model constant or its output empty; lipbound "
                     "bounds models whose every layer has at least one unit"
                 )
-            if isinstance(m, nn.Linear):
+            body = None
+            if isinstance(m, Residual):
+                kind = "residual"
+                body = to_network(m.body, tuple(x.shape[1:]))
+                if body.out_shape != tuple(x.shape[1:]):
+                    raise ShapeMismatchError(f"residual block {path!r}: its body maps {tuple(x.shape[1:])} to "
+                                             f"{body.out_shape}; x + f(x) needs the same shape")
+            elif isinstance(m, nn.Linear):
                 kind = "linear"
             elif isinstance(m, nn.Conv2d):
                 kind = "conv"
@@ -268,9 +286,26 @@ def to_network(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
             else:
                 kind = "reshape"
             slopes = slope_interval(m) if kind == "activation" else None
-            layers.append(Layer(path, kind, m, tuple(x.shape[1:]), out, slopes))
+            layers.append(Layer(path, kind, m, tuple(x.shape[1:]), out, slopes, body))
             x = y
     return Network(layers, in_shape, tuple(x.shape[1:]))
+
+
+def _residual_problem(layer: Layer) -> str | None:
+    """Why the SDP bounds cannot read a residual block exactly (``None`` when they can): its body
+    must be SDP-ready, start with an affine layer and end with one (no trailing activation), and
+    not be a single affine layer (``x + Vx`` would need the rounded sum ``I + V``)."""
+    body = layer.body
+    if not body.sdp_ready:
+        return "its body has a layer the SDP does not take"
+    kinds = [l.kind for l in body.layers if l.kind != "reshape"]
+    if not kinds or kinds[0] not in ("linear", "conv", "convT", "residual"):
+        return "its body does not start with an affine layer"
+    if kinds[-1] not in ("linear", "conv", "convT"):
+        return "its body does not end with an affine layer"
+    if all(k in ("linear", "conv", "convT") for k in kinds) and len(kinds) == 1:
+        return "its body is one affine layer (x + Vx is the linear map I + V: bound it as a Linear layer)"
+    return None
 
 
 def dense_chain(net: Network) -> tuple[list[torch.Tensor], list[tuple[float, float]], float]:
@@ -295,12 +330,36 @@ def dense_chain(net: Network) -> tuple[list[torch.Tensor], list[tuple[float, flo
                 f"the SDP bounds take Linear layers and convolutions they can unroll; layer {bad.name!r} "
                 f"({type(bad.module).__name__}) is not unrolled: {why}; use the 'spectral-product' method"
             )
+        why = _residual_problem(bad) if bad.kind == "residual" else None
+        if why is not None:
+            raise UnsupportedModuleError(f"the SDP bounds do not take residual block {bad.name!r}: {why}; use the "
+                                         "'spectral-product' method")
     Ws: list[torch.Tensor] = []
     slopes: list[tuple[float, float]] = []
     act: tuple[float, float] | None = None
     n = int(math.prod(net.in_shape))
     for l in net.layers:
         if l.kind == "reshape":
+            continue
+        if l.kind == "residual":
+            # carry the state u alongside the body's hidden layers (module docstring of Residual):
+            # [u; V_0 u] -> [u; z_1] -> ... -> u + V_m z_m, every matrix a copy of I or of a V_k
+            Vs, bslopes, bpost = dense_chain(l.body)
+            n = int(math.prod(l.in_shape))
+            if Ws:  # make u a hidden layer: the pending activation, or an identity
+                slopes.append(act if act is not None else (1.0, 1.0))
+            act = None
+            eye = torch.eye(n, dtype=torch.float64)
+            for k, V in enumerate(Vs[:-1]):
+                h = V.shape[0]
+                top = eye if k == 0 else torch.cat([eye, torch.zeros(n, V.shape[1], dtype=torch.float64)], 1)
+                Vk = V if k == 0 else torch.cat([torch.zeros(h, n, dtype=torch.float64), V], 1)
+                Ws.append(torch.cat([top, Vk], 0))
+                a, b = bslopes[k]
+                av = np.concatenate([np.ones(n), np.broadcast_to(np.asarray(a, dtype=np.float64), (h,))])
+                bv = np.concatenate([np.ones(n), np.broadcast_to(np.asarray(b, dtype=np.float64), (h,))])
+                slopes.append((av, bv))
+            Ws.append(torch.cat([eye, Vs[-1]], 1))  # (a body of one affine layer is refused above)
             continue
         if l.kind in ("linear", "conv", "convT"):
             if len(Ws) == 0 and act is not None:

@@ -49,7 +49,7 @@ from torch import nn
 from ..errors import LipboundError
 from ._network import Network, dense_chain, to_network
 from ._result import BoundResult
-from ._slopes import is_linear, slope_coefficients
+from ._slopes import is_linear, is_per_layer, slope_coefficients
 from ._spectral import EPS, _up, spectral_product
 
 
@@ -463,6 +463,7 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
     n_psd = Ws[1:][0].shape[1] + sum(W.shape[0] for W in Ws[1:-1]) if len(Ws) > 1 else 0
     n_psd += min(Ws[0].shape) if reduce else Ws[0].shape[1]
     n_full = Ws[0].shape[1] + sum(W.shape[0] for W in Ws[:-1])
+    per_neuron = not is_per_layer(slopes)  # residual carriers: block Cholesky with one scale per coordinate
     auto_verify = verify == "auto"
     if auto_verify:
         verify = "dense" if n_full <= DENSE_VERIFY_MAX else "banded"
@@ -506,10 +507,10 @@ def lipsdp(model: nn.Module | Network, input_shape: tuple[int, ...] | None = Non
                     # rescales blocks exactly, so it can certify multipliers of very unequal scales
                     notes.append(f"{solver}: dense verification failed ({exc}); trying block Cholesky")
                     used = "banded"
-                    cert = verify_certificate_banded(Ws, slopes, ts)
+                    cert = verify_certificate_banded(Ws, slopes, ts, per_neuron=per_neuron)
             else:
                 try:
-                    cert = verify_certificate_banded(Ws, slopes, ts)
+                    cert = verify_certificate_banded(Ws, slopes, ts, per_neuron=per_neuron)
                 except CertificateError as exc:
                     if not auto_verify or n_full > DENSE_FALLBACK_MAX:
                         raise

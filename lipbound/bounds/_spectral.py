@@ -172,8 +172,15 @@ def layer_norms(net: Network, *, iters: int = 100, seed: int = 0) -> list[dict]:
         elif l.kind == "activation":
             a, b = l.slopes
             rows.append({"name": l.name, "kind": l.kind, "upper": max(abs(a), abs(b)), "lower": None})
-        else:
+        elif l.kind == "residual":  # Lip(x + f(x)) <= 1 + Lip(f)
+            inner = 1.0
+            for r in layer_norms(l.body, iters=iters, seed=seed):
+                inner = _up(inner * r["upper"])
+            rows.append({"name": l.name, "kind": l.kind, "upper": _up(1.0 + inner), "lower": None})
+        elif l.kind == "reshape":
             rows.append({"name": l.name, "kind": l.kind, "upper": 1.0, "lower": 1.0})
+        else:  # pragma: no cover - to_network makes no other kinds
+            raise AssertionError(f"layer {l.name!r}: unknown kind {l.kind!r}")
     return rows
 
 

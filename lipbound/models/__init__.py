@@ -18,6 +18,7 @@ from ._fusion import (
     spectral_normalize,
 )
 from ._mlp import PAPER_LATENT_DIM, PAPER_SENSOR_HIDDEN, MLPDecoder, MLPEncoder, activation
+from ._residual import Residual
 
 __all__ = [
     "FUSIONS",
@@ -34,6 +35,7 @@ __all__ = [
     "MLPEncoder",
     "MultimodalAutoencoder",
     "RegularizedAttentionFusion",
+    "Residual",
     "RegularizedScaledAttentionFusion",
     "ScaledAttentionFusion",
     "SumFusion",

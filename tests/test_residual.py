@@ -1,0 +1,102 @@
+"""Residual blocks x + f(x) (lipbound.models.Residual) in the bounds.
+
+Ground truth: a residual block whose body is linear (LeakyReLU(1) is the identity, so its slope
+interval is the point [1, 1]) is the linear map I + V_1 V_0, whose norm is exact; the LipSDP rewrite
+(a wider chain carrying x beside the body, every matrix a copy of I or of a weight) must give that
+norm to 1e-9 relatively (a float64 SVD of a product of a few small matrices errs by ~1e-15). For
+ReLU/tanh bodies the evaluated lower bounds must not exceed the certified ones, and LipSDP must not
+exceed the spectral product's 1 + Lip(f) rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from lipbound.bounds import Ball, bracket, lipsdp, lipsdp_local, spectral_product, to_network
+from lipbound.bounds._accept import engine_forward
+from lipbound.errors import ShapeMismatchError, UnsupportedModuleError
+from lipbound.models import Residual
+
+
+def _lin(a: int, b: int, g: torch.Generator) -> nn.Linear:
+    lin = nn.Linear(a, b).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.randn(b, a, generator=g, dtype=torch.float64) / math.sqrt(a))
+        lin.bias.copy_(torch.randn(b, generator=g, dtype=torch.float64))
+    return lin
+
+
+@settings(max_examples=20)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 6), h=st.integers(1, 8), blocks=st.integers(1, 3))
+def test_linear_residual_blocks_get_the_exact_norm(seed, n, h, blocks):
+    """prod_b (I + V1_b V0_b): LipSDP's rewrite is linear and its norm is exact."""
+    g = torch.Generator().manual_seed(seed)
+    mods, exact = [], torch.eye(n, dtype=torch.float64)
+    for _ in range(blocks):
+        v0, v1 = _lin(n, h, g), _lin(h, n, g)
+        mods.append(Residual(nn.Sequential(v0, nn.LeakyReLU(1.0), v1)))
+        exact = (torch.eye(n, dtype=torch.float64) + v1.weight @ v0.weight) @ exact
+    net = nn.Sequential(*mods)
+    want = float(torch.linalg.matrix_norm(exact.detach(), 2))
+    r = lipsdp(net, (n,))
+    assert want <= r.value <= want * (1 + 1e-9), (want, r.value)
+    assert r.value <= spectral_product(net, (n,))[0] * (1 + 1e-12)
+
+
+@settings(max_examples=8)
+@given(seed=st.integers(0, 10_000), act=st.sampled_from([nn.ReLU, nn.Tanh]))
+def test_residual_nets_lower_bounds_never_exceed_lipsdp(seed, act):
+    g = torch.Generator().manual_seed(seed)
+    net = nn.Sequential(_lin(4, 6, g), nn.ReLU(),
+                        Residual(nn.Sequential(_lin(6, 10, g), act(), _lin(10, 6, g))), nn.ReLU(),
+                        Residual(nn.Sequential(_lin(6, 6, g), nn.ReLU(), _lin(6, 6, g), act(), _lin(6, 6, g))),
+                        _lin(6, 2, g))
+    x = torch.randn(64, 4, generator=g, dtype=torch.float64)
+    b = bracket(net, inputs=x, domain=Ball(x[0], 1.0))
+    up = b["lipsdp-neuron"]
+    assert up.solver != "none"  # a verified SDP certificate, not the fallback
+    assert max(b["power-iteration"].value, b["pgd"].value) <= up.value <= b["spectral-product"].value * (1 + 1e-9)
+    with torch.no_grad():
+        assert torch.allclose(engine_forward(to_network(net), x), net(x), rtol=1e-12, atol=1e-12)
+
+
+def test_what_the_sdp_does_not_read_is_refused_by_name():
+    g = torch.Generator().manual_seed(0)
+    trailing = nn.Sequential(Residual(nn.Sequential(_lin(3, 4, g), nn.ReLU(), _lin(4, 3, g), nn.ReLU())))
+    one = nn.Sequential(Residual(nn.Sequential(_lin(3, 3, g))))
+    for net, word in ((trailing, "does not end with an affine layer"), (one, "one affine layer")):
+        assert not to_network(net, (3,)).sdp_ready
+        with pytest.raises(UnsupportedModuleError, match=word):
+            lipsdp(net, (3,))
+        assert [r.method for r in bracket(net, input_shape=(3,)).results] == ["spectral-product"]
+    with pytest.raises(ShapeMismatchError, match="Residual"):  # x + f(x) with f: R^3 -> R^4
+        to_network(nn.Sequential(Residual(nn.Sequential(_lin(3, 4, g)))), (3,))
+
+    class Doubled(Residual):
+        def forward(self, x):
+            return x + 2 * self.body(x)
+
+    with pytest.raises(UnsupportedModuleError, match="defines forward"):
+        to_network(nn.Sequential(Doubled(nn.Sequential(_lin(3, 4, g), nn.ReLU(), _lin(4, 3, g)))), (3,))
+
+
+def test_spectral_product_uses_one_plus_the_body():
+    g = torch.Generator().manual_seed(1)
+    body = nn.Sequential(_lin(3, 5, g), nn.ReLU(), _lin(5, 3, g))
+    inner = spectral_product(body, (3,))[0]
+    v = spectral_product(nn.Sequential(Residual(body)), (3,))[0]
+    assert 1 + inner <= v <= (1 + inner) * (1 + 1e-12)
+
+
+def test_local_bound_of_a_residual_net_reports_the_global_one():
+    g = torch.Generator().manual_seed(2)
+    net = nn.Sequential(Residual(nn.Sequential(_lin(3, 5, g), nn.ReLU(), _lin(5, 3, g))))
+    loc = lipsdp_local(net, Ball(torch.zeros(3, dtype=torch.float64), 0.1))
+    assert loc.kind == "certified-local-upper" and "residual" in loc.status
+    assert loc.value == lipsdp(net).value
