@@ -253,13 +253,17 @@ def _witness(x: torch.Tensor) -> dict:
 
 
 def _submodule_bound(m: nn.Module, method: str, solvers) -> BoundResult:
+    """One encoder's or decoder's certified global bound by ``method`` of :data:`REGISTRY` (the
+    spectral product where the method does not apply, e.g. an SDP on a convolution too large to
+    unroll)."""
+    entry = REGISTRY.get(method)
+    if entry is None or entry.kind != "certified-upper" or entry.needs != "none":
+        ok = [n for n, e in REGISTRY.items() if e.kind == "certified-upper" and e.needs == "none"]
+        raise ValueError(f"autoencoder_bounds needs a certified global method, one of {ok}; got {method!r}")
     net = to_network(m)
-    if method == "lipsdp-neuron" and net.sdp_ready:
-        return lipsdp(net, form="neuron", solvers=solvers)
-    t0 = time.perf_counter()
-    v, rows = spectral_product(net)
-    return BoundResult("spectral-product", "certified-upper", v, time.perf_counter() - t0, "none", "ok",
-                       {"layers": rows})
+    if not entry.applies(dense=net.sdp_ready, inputs=False, domain=False):
+        entry = REGISTRY["spectral-product"]
+    return entry.run(BracketRun(net, m, m, None, None, None, 0, solvers, None))
 
 
 def attention_bound(fusion: AttentionFusion, radius: float) -> float:
@@ -341,12 +345,19 @@ def autoencoder_bounds(model: MultimodalAutoencoder, *, method: str = "lipsdp-ne
       bound on that input set; :math:`L \le L_\text{att}(R) \max_i L_{E_i}`;
     * decoders stacked: :math:`\|[D_j(z) - D_j(z')]_j\| \le \sqrt{\sum_j L_{D_j}^2}\,\|z - z'\|`.
 
+    ``method``: any certified global method of :data:`REGISTRY` (each submodule gets the spectral
+    product where the method does not apply).
+
     >>> from lipbound.models import MLPEncoder, MLPDecoder
     >>> encs = [MLPEncoder(3, 2, hidden=(4,)), MLPEncoder(5, 2, hidden=(4,))]
     >>> decs = [MLPDecoder(2, 3, hidden=(4,)), MLPDecoder(2, 5, hidden=(4,))]
     >>> out = autoencoder_bounds(MultimodalAutoencoder(encs, "sum", decs), method="spectral-product")
     >>> sorted(out)
     ['composed', 'decoders', 'encoders', 'fusion']
+    >>> autoencoder_bounds(MultimodalAutoencoder(encs, "sum", decs), method="pgd")
+    Traceback (most recent call last):
+    ...
+    ValueError: autoencoder_bounds needs a certified global method, one of ['spectral-product', 'lipsdp-neuron', 'lipsdp-layer', 'lipsdp-decomposed']; got 'pgd'
     """
     _check_autoencoder(model)
     encs = [_submodule_bound(e, method, solvers) for e in model.encoders]
