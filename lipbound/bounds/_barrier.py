@@ -140,7 +140,7 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
     :math:`t_i \to \infty`, which would ruin both the Newton systems and the float64 verification.
     Such multipliers are *fixed* at ``point_weight`` times their layer's warm-start value (feasible:
     :math:`B_i \succeq 0` only adds to :math:`F`) and only the others are optimised; the optimum of
-    that restricted problem exceeds the SDP's by :math:`O(1/\text{point\_weight})` relatively (a
+    that restricted problem exceeds the SDP's by :math:`O(1/w)` relatively, :math:`w` = ``point_weight`` (a
     looser bound, never an unsound one). ``info`` holds ``dual_bound`` (a lower bound on :math:`\rho^\star`, original scale; exact
     up to rounding), ``gap_bound`` (:math:`\nu\mu` at the last centre), the Newton step count and the
     start's :math:`\rho`.
