@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.func import jacrev
 
-from lipbound.bounds import Box, bracket, exact_lipschitz, pgd_lower, spectral_product
+from lipbound.bounds import Ball, Box, bracket, exact_lipschitz, lipsdp, lipsdp_local, pgd_lower, spectral_product
 from lipbound.errors import UnsupportedModuleError
 
 GAMMA = 1e-12  # relative error budget of one float64 evaluation of f (see the module docstring)
@@ -134,6 +134,96 @@ def _net_strategy():
         return draw(st.sampled_from(["relu", "leaky"])), draw(seeds), [n, h, draw(st.integers(1, 5))], draw(scales)
 
     return st.one_of(linear, one_hidden(), one_hidden())
+
+
+def check_local(net: nn.Module, shape: tuple[int, ...]) -> None:
+    """Local bounds against the exact constant L: on a ball around the witness small enough that the
+    witness's activation pattern (margin >= 1/2) holds on it, the model is affine there with Jacobian
+    norm L, so the local constant is exactly L and the certified local bound must be in
+    [L, L (1 + 1e-9)] (its exact reduction: a certified SVD norm, ~1e-15 relative error plus the
+    stated rounding allowance); on a ball of radius 3 it must be in [L, global LipSDP]: the witness
+    is inside, and the global constant is L."""
+    ex = exact_lipschitz(net, shape)
+    L = ex.value
+    Ws = [m for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    w1 = float(torch.linalg.matrix_norm(Ws[0].weight.detach().reshape(Ws[0].weight.shape[0], -1), 2))
+    # a conv's operator norm is at most ||kernel as a matrix|| times sqrt(taps per input pixel); use
+    # the exact unrolled norm through the spectral product's first factor instead
+    first = spectral_product(nn.Sequential(Ws[0]), shape)[0] if isinstance(Ws[0], nn.Conv2d) else w1
+    small = lipsdp_local(net, Ball(ex.witness, 0.25 / max(first, 1e-300)), shape)
+    assert L <= small.value <= L * (1 + 1e-9), (L, small.value, small.status)
+    big = lipsdp_local(net, Ball(ex.witness, 3.0), shape, global_bound=lipsdp(net, shape).value)
+    assert L <= big.value, (L, big.value, big.status)
+    _note("exact/lipsdp-local(r=3)", L / big.value if big.value > 0 else 1.0)
+    COUNT["networks"] += 1
+
+
+def make_conv_net(seed: int, c_out: int, relu: bool, m: int, scale: float) -> nn.Sequential:
+    """Input (1, 4, 4); Conv2d(1, c_out, 3) (hidden 4 c_out <= 16 = input dim), then ReLU or nothing,
+    Flatten, Linear(4 c_out, m): exact constants exist (the convolution is its exact matrix)."""
+    g = torch.Generator().manual_seed(seed)
+    conv = nn.Conv2d(1, c_out, 3).double()
+    lin = nn.Linear(4 * c_out, m).double()
+    with torch.no_grad():
+        conv.weight.copy_(scale * torch.randn(conv.weight.shape, generator=g, dtype=torch.float64) / 3)
+        conv.bias.copy_(torch.randn(c_out, generator=g, dtype=torch.float64))
+        lin.weight.copy_(torch.randn(lin.weight.shape, generator=g, dtype=torch.float64) / math.sqrt(4 * c_out))
+    layers = [conv] + ([nn.ReLU()] if relu else []) + [nn.Flatten(), lin]
+    return nn.Sequential(*layers).requires_grad_(False)
+
+
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**31 - 2), c_out=st.integers(1, 4), relu=st.booleans(), m=st.integers(1, 4),
+       scale=st.sampled_from([0.1, 1.0, 10.0]))
+def test_ground_truth_convolutions(seed, c_out, relu, m, scale):
+    """Convolutional networks with exact constants (the unrolled matrix): every certified upper bound
+    (spectral product, LipSDP on the unrolled chain) >= exact >= the evaluated lower bounds, no
+    slack; and the local bounds of :func:`check_local`."""
+    net = make_conv_net(seed, c_out, relu, m, scale)
+    shape = (1, 4, 4)
+    ex = exact_lipschitz(net, shape)
+    if not ex.exact:  # a rank-deficient convolution: its pattern maximum is only an upper bound
+        return
+    L = ex.value
+    g = torch.Generator().manual_seed(seed)
+    x = torch.cat([ex.witness.unsqueeze(0), torch.randn(15, *shape, generator=g, dtype=torch.float64)])
+    b = bracket(net, input_shape=shape, inputs=x, methods=["spectral-product", "lipsdp-neuron", "power-iteration"])
+    for r in b.results:
+        if r.kind == "certified-upper":
+            assert r.value >= L, f"{r.method} = {r.value!r} < exact {L!r} ({r.status})"
+            _note(f"conv exact/{r.method}", L / r.value if r.value > 0 else 1.0)
+        else:
+            assert r.value <= L, f"{r.method} = {r.value!r} > exact {L!r}"
+    if relu:
+        check_local(net, shape)
+
+
+@settings(max_examples=25)
+@given(spec=_net_strategy())
+def test_ground_truth_local(spec):
+    """Local LipSDP at the witness of the exact constant (see :func:`check_local`)."""
+    if spec[0] == "linear":
+        return  # covered: a linear network is affine on every ball (tests/test_local_sdp.py)
+    net = make_net(*spec)
+    check_local(net, (net[0].in_features,))
+
+
+def test_ground_truth_residual_linear_blocks():
+    """x + V1 V0 x (LeakyReLU(1) is the identity): exact ||I + V1 V0||; every certified bound >= it,
+    LipSDP equal to it to 1e-9, the evaluated lower bound <= it."""
+    from lipbound.models import Residual
+
+    g = torch.Generator().manual_seed(5)
+    v0, v1 = nn.Linear(4, 7).double(), nn.Linear(7, 4).double()
+    with torch.no_grad():
+        v0.weight.copy_(torch.randn(7, 4, generator=g, dtype=torch.float64))
+        v1.weight.copy_(torch.randn(4, 7, generator=g, dtype=torch.float64))
+    net = nn.Sequential(Residual(nn.Sequential(v0, nn.LeakyReLU(1.0), v1))).requires_grad_(False)
+    L = float(torch.linalg.matrix_norm(torch.eye(4, dtype=torch.float64) + v1.weight @ v0.weight, 2))
+    b = bracket(net, inputs=torch.randn(16, 4, generator=g, dtype=torch.float64),
+                methods=["spectral-product", "lipsdp-neuron", "power-iteration"])
+    assert b["spectral-product"].value >= L and L <= b["lipsdp-neuron"].value <= L * (1 + 1e-9)
+    assert b["power-iteration"].value <= L
 
 
 @settings(max_examples=200)

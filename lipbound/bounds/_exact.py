@@ -98,6 +98,10 @@ def _affine_and_acts(net: Network) -> tuple[list[torch.Tensor], list[tuple[int, 
     for layer in net.layers:
         if layer.kind == "linear":
             Ws.append(layer.module.weight.detach().to(torch.float64).cpu())
+        elif layer.kind in ("conv", "convT"):  # the exact matrix of the convolution (copied weights)
+            from ._unroll import conv_matrix
+
+            Ws.append(torch.from_numpy(conv_matrix(layer.module, layer.in_shape, layer.out_shape)))
         elif layer.kind == "reshape":
             continue
         elif layer.kind == "activation":
@@ -119,7 +123,8 @@ def _product(Ws: list[torch.Tensor], n: int) -> torch.Tensor:
 
 def exact_lipschitz(model: nn.Module | Network, input_shape: tuple[int, ...] | None = None, *,
                     allow_upper: bool = False) -> ExactResult:
-    r"""The exact Lipschitz constant of a linear or one-hidden-layer ReLU/LeakyReLU network.
+    r"""The exact Lipschitz constant of a linear or one-hidden-layer ReLU/LeakyReLU network
+    (convolutions count as the affine layers they are, read as their exact matrices).
 
     See the module docstring for the argument. Raises
     :class:`~lipbound.errors.UnsupportedModuleError` for other architectures, for hidden widths
@@ -194,9 +199,14 @@ def exact_lipschitz(model: nn.Module | Network, input_shape: tuple[int, ...] | N
     value, best = _pattern_max(W1, W2, alpha)
     witness = None
     if full_rank:
-        first = next(l.module for l in net.layers if l.kind == "linear")
-        b1 = (first.bias.detach().to(torch.float64).cpu() if first.bias is not None
-              else torch.zeros(h, dtype=torch.float64))
+        first = next(l for l in net.layers if l.kind in ("linear", "conv", "convT"))
+        if first.kind == "linear":
+            b1 = (first.module.bias.detach().to(torch.float64).cpu() if first.module.bias is not None
+                  else torch.zeros(h, dtype=torch.float64))
+        else:
+            from ._unroll import conv_bias
+
+            b1 = torch.from_numpy(conv_bias(first.module, first.out_shape))
         z = torch.where(best > 0, 1.0, -1.0).to(torch.float64)
         x = torch.linalg.pinv(W1) @ (z - b1)
         pre = W1 @ x + b1
