@@ -33,6 +33,11 @@ class UnknownClaimError(LipboundError, KeyError):
         return str(self.args[0]) if self.args else "unknown claim"
 
 
+class ModelMappingError(LipboundError, ValueError):
+    """A saved or given model that cannot be loaded, or whose structure cannot be mapped to encoders,
+    fusion and decoders lipbound can prove (the message names what is missing or unsupported)."""
+
+
 class UnsupportedModuleError(LipboundError, TypeError):
     """A module type that an analysis does not handle."""
 

@@ -227,7 +227,7 @@ def test_exported_zoo_model(tmp_path, capsys, zoo_name, fmt, filename):
 def test_rebuilt_fusion_is_the_files(tmp_path, fmt, filename, variant):
     """The file keeps no fusion settings: the rebuilt fusion is the one setting whose computation is
     the file's, and the rebuilt model reproduces the original in float64."""
-    from lipbound.claims._exported import load_file
+    from lipbound.bounds._exported import load_file
     from lipbound.models import MLPDecoder, MLPEncoder, MultimodalAutoencoder, make_fusion
 
     torch.manual_seed(1)
@@ -404,7 +404,7 @@ def test_exported_model_with_its_data(tmp_path, capsys):
 def test_the_equivalence_check_can_fail(tmp_path, capsys, monkeypatch, fmt, filename, part, message):
     """A rebuilt model that differs from the file (here: one weight of one part moved by 1e-6 of its
     size) is refused, naming the part: the claims would otherwise be about another model."""
-    from lipbound.claims import _exported
+    from lipbound.bounds import _exported
     from lipbound.zoo import build
 
     path = _save(build("attention-tanh"), tmp_path / filename, fmt)
@@ -452,7 +452,7 @@ def test_the_files_module_is_checked_at_the_claims_inputs(tmp_path, fmt, filenam
     program's batch size) and must give the rebuilt model's outputs; a model that differs is refused."""
     import copy
 
-    from lipbound.claims._exported import load_file
+    from lipbound.bounds._exported import load_file
     from lipbound.claims._user_model import ModelMappingError
     from lipbound.zoo import build
 

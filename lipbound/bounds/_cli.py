@@ -146,11 +146,21 @@ def default_time_limit(net) -> float:
 
 
 def _command(args: argparse.Namespace) -> str:
-    parts = ["lipbound", "bound", str(args.model), "--input-shape", ",".join(map(str, args.input_shape))]
+    parts = ["lipbound", "bound", str(args.model)]
+    if args.autoencoder:
+        parts.append("--autoencoder")
+    for shp in args.input_shape or []:
+        parts += ["--input-shape", ",".join(map(str, shp))]
     for m in args.method or []:
         parts += ["--method", m]
     if args.domain:
         parts += ["--domain", args.domain[0]]
+    if args.center is not None:
+        parts += ["--center", args.center[0]]
+    if args.radii:
+        parts += ["--radii", ",".join(f"{r:g}" for r in args.radii)]
+    if args.latent_radius is not None:
+        parts += ["--latent-radius", f"{args.latent_radius:g}"]
     parts += ["--samples", str(args.samples), "--seed", str(args.seed)]
     if args.time_limit is not None:
         parts += ["--time-limit", f"{args.time_limit:g}"]
@@ -172,7 +182,16 @@ def _cmd_bound(args: argparse.Namespace) -> int:
     from ._network import to_network
     from ._result import SoundnessError
 
-    shape = args.input_shape
+    if args.autoencoder:
+        return _cmd_autoencoder(args)
+    if args.latent_radius is not None:
+        print("lipbound: --latent-radius is for --autoencoder (the attention fusion's latent radius)", file=sys.stderr)
+        return 2
+    if not args.input_shape or len(args.input_shape) != 1:
+        print("lipbound: --input-shape: give the model's unbatched input shape once (several only with "
+              "--autoencoder, one per modality)", file=sys.stderr)
+        return 2
+    shape = args.input_shape[0]
     domain_text, domain = args.domain if args.domain else (None, None)
     if args.center is not None:
         from ._lower import Ball
@@ -278,6 +297,151 @@ def _cmd_bound(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_autoencoder(args: argparse.Namespace) -> int:
+    """``lipbound bound FILE --autoencoder``: a saved :class:`~lipbound.models.MultimodalAutoencoder`
+    (TorchScript or torch.export, read and checked by :mod:`lipbound.bounds._exported`) bounded per
+    encoder and decoder by a certified method of the registry, and as a whole by
+    :func:`~lipbound.bounds.autoencoder_bounds` (Theorem 4.1's attention bound on a stated set)."""
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from .. import __version__
+    from .._io import atomic_write_json
+    from ..models import AttentionFusion
+    from ._bracket import REGISTRY, autoencoder_bounds
+    from ._exported import load_file
+    from ._lower import Ball
+
+    methods = list(dict.fromkeys(args.method or ["lipsdp-neuron"]))
+    ok = [n for n, e in REGISTRY.items() if e.kind == "certified-upper" and e.needs == "none"]
+    if len(methods) != 1 or methods[0] not in ok:
+        print(f"lipbound: --autoencoder takes one certified global --method, one of {', '.join(ok)}", file=sys.stderr)
+        return 2
+    for flag, given in (("--radii", args.radii), ("--center", args.center)):
+        if given:
+            print(f"lipbound: {flag} is not used with --autoencoder", file=sys.stderr)
+            return 2
+    if args.domain is not None and not isinstance(args.domain[1], Ball):
+        print("lipbound: --autoencoder takes --domain ball:R (a ball of radius R around 0 in every modality)",
+              file=sys.stderr)
+        return 2
+    if args.domain is not None and args.latent_radius is not None:
+        print("lipbound: give --domain ball:R or --latent-radius R, not both", file=sys.stderr)
+        return 2
+    if args.json and args.json != "-":
+        check_output_path(args.json, "lipbound-autoencoder-bounds")
+    shapes = [tuple(s) for s in args.input_shape] if args.input_shape else None
+    if not Path(args.model).is_file():
+        print(f"lipbound: {args.model}: not a file", file=sys.stderr)
+        return 2
+    exported = load_file(Path(args.model), str(args.model), shapes)
+    model = exported.model.double().eval()
+    shapes = [tuple(e.in_shape) for e in model.encoders]
+    attention = isinstance(model.fusion, AttentionFusion)
+    kw: dict = {"method": methods[0]}
+    where = "all inputs"
+    if attention:
+        if args.domain is not None:
+            r = float(args.domain[1].radius)
+            kw.update(centers=[torch.zeros(s, dtype=torch.float64) for s in shapes], radii=[r] * len(shapes))
+            where = f"inputs with every modality in the ball of radius {r:g} around 0"
+        elif args.latent_radius is not None:
+            kw["latent_radius"] = args.latent_radius
+            where = f"latents of norm at most {args.latent_radius:g} (stated, not checked)"
+        else:
+            print("lipbound: the attention fusion is Lipschitz only on a bounded set: give --domain ball:R (input "
+                  "balls, certified) or --latent-radius R (conditional)", file=sys.stderr)
+            return 2
+    out = autoencoder_bounds(model, **kw)
+    radius = float(args.domain[1].radius) if attention and args.domain is not None else None
+    if attention and radius is None:
+        lower = None  # the conditional bound's set (latent norms) is not an input set to search
+    else:
+        lower = _autoencoder_secant(exported, model, shapes, radius, args.seed)
+    rows = ([{"part": f"encoders.{i}", **r.as_row()} for i, r in enumerate(out["encoders"])]
+            + [{"part": f"decoders.{j}", **r.as_row()} for j, r in enumerate(out["decoders"])]
+            + [{"part": "composed", **out["composed"].as_row()}]
+            + ([{"part": "composed", **lower.as_row()}] if lower is not None else []))
+    if lower is not None and lower.value > out["composed"].value:
+        from ._result import SoundnessError
+
+        raise SoundnessError(f"soundness bug: the whole model's lower bound {lower.value} exceeds its certified bound "
+                             f"{out['composed'].value}; please report it with the model")
+    to_stdout = args.json == "-"
+    console = Console(stderr=to_stdout, width=None if sys.stdout.isatty() else 120)
+    table = Table(title=f"lipbound bound --autoencoder {Path(args.model).name} ({exported.format}, fusion "
+                        f"{out['fusion']['name']}, input shapes {shapes})")
+    for col in ("part", "method", "kind", "value", "solver", "status", "seconds"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["part"], r["method"], r["kind"], f"{r['value']:.6g}", r["solver"], r["status"],
+                      f"{r['seconds']:.2f}")
+    console.print(table)
+    f = out["fusion"]
+    console.print(f"fusion {f['name']}: Lipschitz {f['lipschitz']:.6g}, encoder part {f['encoder_part']:.6g} "
+                  f"({f['rule']}); whole model <= {out['composed'].value:.6g} on {where}")
+    doc = {"kind": "lipbound-autoencoder-bounds", "model": str(args.model), "format": exported.format,
+           "input_shapes": [list(s) for s in shapes], "fusion": f, "where": where, "method": methods[0],
+           "checked": exported.checked, "parts": rows,
+           "meta": {"lipbound": __version__, "torch": torch.__version__, "python": platform.python_version(),
+                    "command": _command(args), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+    if to_stdout:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    elif args.json:
+        atomic_write_json(args.json, doc)
+        console.print(f"wrote {args.json}")
+    return 0
+
+
+def _autoencoder_secant(exported, model, shapes, radius: float | None, seed: int, n: int = 32):
+    """A lower bound on the whole model's constant: at ``n`` inputs (in the balls of ``radius`` around
+    0 when given, else standard normal) the top right singular vector ``v`` of the rebuilt model's
+    stacked Jacobian, then the secant ``||F(x + h v) - F(x)|| / h`` of the **file's own module**
+    (float64 when it converts), deflated by ``2e-12 (||F(x)|| + 1) / h`` for the evaluation error
+    (as in ``tests/test_ground_truth.py``); both points lie in the balls."""
+    import math
+
+    import torch
+
+    from ._result import BoundResult
+
+    t0 = time.perf_counter()
+    g = torch.Generator().manual_seed(seed)
+    sizes = [math.prod(s) for s in shapes]
+    split = lambda v: [c.reshape(1, *s) for c, s in zip(torch.split(v, sizes), shapes)]  # noqa: E731
+    stacked = lambda v: torch.cat([y.reshape(-1) for y in model(split(v))])  # noqa: E731
+    user = exported.original64 if exported.original64 is not None else exported.original
+    dtype = torch.float64 if exported.original64 is not None else next(exported.model.parameters()).dtype
+    best, where = 0.0, None
+    for _ in range(n):
+        x = torch.randn(sum(sizes), generator=g, dtype=torch.float64)
+        if radius is not None:  # a point well inside every modality's ball
+            x = torch.cat([c / max(float(c.norm()), 1e-300) * 0.5 * radius for c in torch.split(x, sizes)])
+        J = torch.func.jacrev(stacked)(x)
+        v = torch.linalg.svd(J)[2][0]
+        h = 1e-4 * (radius if radius is not None else 1.0)
+        b = exported.batch or 1  # an exported program takes its example's batch size only
+
+        def run(point):
+            ys = user([c.to(dtype).expand(b, *c.shape[1:]) for c in split(point)])
+            return [y[:1].to(torch.float64) for y in ys]
+
+        with torch.no_grad():
+            f0, f1 = run(x), run(x + h * v)
+        diff = torch.cat([(b - a).reshape(-1) for a, b in zip(f0, f1)]).norm()
+        size = float(torch.cat([a.reshape(-1) for a in f0]).norm())
+        val = (float(diff) - 2e-12 * (size + 1.0)) / h if dtype == torch.float64 else 0.0
+        if val > best:
+            best, where = val, float(x.norm())
+    return BoundResult("secant", "lower", max(best, 0.0), time.perf_counter() - t0, "none",
+                       f"ok: ||F(x + h v) - F(x)|| / h of the file's module at {n} inputs "
+                       + ("in the balls" if radius is not None else "(standard normal)")
+                       + ", v the rebuilt model's top Jacobian direction; deflated by the evaluation error"
+                       + ("" if dtype == torch.float64 else "; the file's module does not run in float64: not computed"),
+                       {"inputs": n, "witness_norm": where})
+
+
 def _radius_sweep(loaded, shape, domain, args, br) -> list[dict]:
     """``lipsdp-local`` and ``pgd`` on balls of each radius of ``--radii`` around the domain's centre
     (each local value at most the best global certified bound of ``br``)."""
@@ -311,8 +475,15 @@ def register(subparsers) -> None:
         description="Bracket the Lipschitz constant (Euclidean norms) of a TorchScript or torch.export model. "
                     "Exit status: 0 success, 2 bad input, 3 soundness guard fired, 130 interrupted.")
     p.add_argument("model", help="TorchScript file or torch.export archive (.pt2)")
-    p.add_argument("--input-shape", required=True, type=_shape_arg, metavar="D[,D...]",
-                   help="unbatched input shape, e.g. 784 or 3,32,32")
+    p.add_argument("--input-shape", action="append", type=_shape_arg, metavar="D[,D...]",
+                   help="unbatched input shape, e.g. 784 or 3,32,32 (required; with --autoencoder once per "
+                        "modality, or omitted when the file states them)")
+    p.add_argument("--autoencoder", action="store_true",
+                   help="MODEL is a saved multimodal autoencoder (encoders.<i>, fusion, decoders.<j>): bound every "
+                        "encoder and decoder and the whole model (attention fusion: with --domain ball:R or "
+                        "--latent-radius R)")
+    p.add_argument("--latent-radius", type=positive_float, default=None, metavar="R",
+                   help="with --autoencoder and an attention fusion: bound on the latents' norms (stated, not checked)")
     p.add_argument("--method", action="append", choices=METHODS, metavar="M",
                    help=f"method to run (repeatable; default: all applicable); one of {', '.join(METHODS)}")
     p.add_argument("--json", metavar="PATH", help="write the bracket as JSON to PATH ('-' for stdout)")

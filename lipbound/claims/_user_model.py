@@ -8,7 +8,7 @@ Three steps:
    ``.pth``, ``.ts``: ``torch.jit.save`` of a traced model) or torch.export (``.pt2``). A file is
    mapped by the names of its submodules (``encoders.<i>``, ``fusion``, ``decoders.<j>``), rebuilt
    as lipbound's model only from parts proven to compute what lipbound's own do, and checked to give
-   the file's outputs on random inputs (:mod:`lipbound.claims._exported`); the claims run on the
+   the file's outputs on random inputs (:mod:`lipbound.bounds._exported`); the claims run on the
    rebuilt model.
 2. **Map** (:func:`map_model`): the model must be lipbound's
    :class:`~lipbound.models.MultimodalAutoencoder`, or a module with attributes ``encoders``,
@@ -42,7 +42,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..errors import LipboundError
+from ..errors import LipboundError, ModelMappingError
 from ._ledger import Claim, Evaluator, Row
 
 #: inputs (cases) per model: rows of the data, or standard normal draws
@@ -51,11 +51,6 @@ INPUTS_PER_MODEL = 2
 FORWARD_RTOL = 1e-9
 #: smooth activations (Theorems 3.1 and 3.2 need Lipschitz derivatives)
 _SMOOTH = (nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU)
-
-
-class ModelMappingError(LipboundError, ValueError):
-    """A ``--model`` that cannot be loaded, or whose structure cannot be mapped to encoders, fusion
-    and decoders lipbound can prove (the message names what is missing or unsupported)."""
 
 
 @dataclass
@@ -115,8 +110,8 @@ def _load_factory(source: str) -> Any:
 
 def load_source(source: str, input_shapes: list[tuple[int, ...]] | None = None) -> Any:
     """The model object of ``--model SOURCE`` (see the module docstring): a factory's return value,
-    or the :class:`~lipbound.claims._exported.ExportedModel` of a saved file."""
-    from ._exported import load_file
+    or the :class:`~lipbound.bounds._exported.ExportedModel` of a saved file."""
+    from ..bounds._exported import load_file
 
     path = Path(source)
     if path.is_file():
@@ -554,7 +549,7 @@ def from_args(args: Any) -> UserModel | None:
     if len(folders) > 1:
         raise ModelMappingError(f"--data folder:PATH given {len(folders)} times; the model's inputs come from one folder")
     data, data_from = (None, "standard normal inputs") if not folders else data_inputs("folder:" + folders[0])
-    from ._exported import ExportedModel
+    from ..bounds._exported import ExportedModel
 
     shapes = getattr(args, "input_shape", None)
     obj = load_source(source, shapes)

@@ -56,7 +56,7 @@ _PART = re.compile(r"^(encoders\.\d+|fusion|decoders\.\d+)$")
 
 
 def _error(message: str) -> LipboundError:
-    from ._user_model import ModelMappingError
+    from ..errors import ModelMappingError
 
     return ModelMappingError(message)
 
@@ -125,7 +125,7 @@ def _zip_names(path: Path) -> list[str] | None:
 
 def load_file(path: Path, name: str, input_shapes: list[tuple[int, ...]] | None = None) -> ExportedModel:
     """Read, map, rebuild and check the saved model ``path`` (module docstring), or raise
-    :class:`~lipbound.claims._user_model.ModelMappingError`."""
+    :class:`~lipbound.errors.ModelMappingError`."""
     suffix = path.suffix.lower()
     if suffix not in TORCHSCRIPT_SUFFIXES + EXPORT_SUFFIXES:
         raise _error(f"{name}: not a model file lipbound reads (expected {', '.join(TORCHSCRIPT_SUFFIXES)} for "
@@ -249,7 +249,7 @@ def _unmangle(sig: Any) -> Any:
 
 
 def _ts_signature(graph) -> tuple:
-    from ..bounds._import import graph_signature
+    from ._import import graph_signature
 
     return _unmangle(graph_signature(graph))
 
@@ -392,7 +392,7 @@ def _traced_leaf(where: str, m) -> nn.Module:
 def _ts_layers(m, where: str) -> list[nn.Module]:
     """The standard layers a TorchScript part computes: containers whose forward is a chain of
     submodule calls, leaves whose graph is the scripted or the traced graph of torch's layer."""
-    from ..bounds._import import _TS_LEAVES, _ts_chain, _ts_leaf
+    from ._import import _TS_LEAVES, _ts_chain, _ts_leaf
     from ..errors import UnsupportedModuleError
 
     if m.original_name in _TS_LEAVES:
@@ -643,7 +643,7 @@ def _load_export(path: Path, name: str) -> ExportedModel:
     flat = list(result) if isinstance(result, (list, tuple)) else [result]
     if flat != [outs[p] for p in decs_p]:
         raise _error(f"{name}: the exported program does not return the decoders' outputs D_1(z), ..., D_M(z) in order")
-    from ..bounds._import import _from_export
+    from ._import import _from_export
 
     def chain(p: str, inp) -> nn.Module:
         try:
@@ -712,7 +712,7 @@ def _dtype(parts: list[nn.Module]) -> torch.dtype:
 
 
 def _shapes(encs: list[nn.Module], given, name: str) -> list[tuple[int, ...]]:
-    from ..bounds._network import default_input_shape
+    from ._network import default_input_shape
 
     if given is not None:
         return [tuple(s) for s in given]
