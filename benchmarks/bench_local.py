@@ -11,6 +11,8 @@ Networks (float64):
 
 * ``zoo-concat-relu-enc0/1`` and ``zoo-sum-tanh-enc1``: encoders of the CPU zoo's trained
   autoencoders (``lipbound.zoo``), centres = held-out samples of their modality;
+* ``digits-64-128-64-10``: a classifier of scikit-learn's digits (real data shipped with
+  scikit-learn) trained here (``benchmarks/_trained.py``), centres = held-out digits;
 * ``784-256-10`` and ``enc-32-64-128-128-256-256-288`` (the paper's sensor-encoder shape): ReLU MLPs
   with PyTorch's default initialisation from ``--seed`` (untrained: the paper-size zoo is trained on
   CUDA and not shipped), centres N(0, I) from ``--seed``.
@@ -48,6 +50,11 @@ def networks(seed: int, small: bool):
         enc = load(name).encoders[k].net.double().eval()
         x = spec_data(name, sample_seed=seed + 1000, n_samples=2, dtype=torch.float64)[k]
         out.append((f"zoo-{name}-enc{k}", enc, x))
+    if not small:
+        from benchmarks._trained import digits_classifier
+
+        net, acc, xte = digits_classifier(seed=seed)
+        out.append((f"digits-64-128-64-10 (trained, test acc {acc:.3f})", net, xte[:2]))
     dims = {"784-256-10": [784, 256, 10], "enc-32-64-128-128-256-256-288": [32, 64, 128, 128, 256, 256, 288]}
     for name, d in list(dims.items())[: 1 if small else 2]:
         g = torch.Generator().manual_seed(seed)

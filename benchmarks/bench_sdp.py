@@ -14,7 +14,9 @@ Networks (issue 13, goal 1), ReLU, PyTorch default initialisation from ``--seed`
   initialisation (the trained paper-size encoders are trained on CUDA and not shipped);
 * ``64-40-20-10-10``: small enough for Clarabel's reference solve;
 * ``zoo-concat-relu-enc1`` and ``zoo-sum-tanh-enc1``: encoders of the CPU zoo's trained autoencoders
-  (``lipbound.zoo.load``; small, trained in seconds).
+  (``lipbound.zoo.load``; small, trained in seconds);
+* ``digits-64-128-64-10``: a classifier of scikit-learn's handwritten digits (real data shipped with
+  scikit-learn), trained here with ``--seed`` (``benchmarks/_trained.py``; held-out accuracy ~0.97).
 
 Timing: ``seconds`` of lipbound's ``BARRIER`` row and of ECLipsE-Fast are the best of ``--repeat``
 runs, alternating in this process (so that both see the same machine load); ECLipsE's SDP mode runs
@@ -58,6 +60,7 @@ NETWORKS = {
         "64-40-20-10-10": [64, 40, 20, 10, 10],
         "zoo-concat-relu-enc1": "zoo:concat-relu:1",
         "zoo-sum-tanh-enc1": "zoo:sum-tanh:1",
+        "digits-64-128-64-10": "digits:128,64",
     },
     "small": {
         "64-32-10": [64, 32, 10],
@@ -69,8 +72,13 @@ NETWORKS = {
 
 
 def make_net(dims: list[int] | str, seed: int) -> nn.Sequential:
-    """A ReLU MLP with PyTorch's default initialisation drawn from ``seed`` (float64), or for
-    ``"zoo:NAME:K"`` the K-th encoder of the CPU zoo's trained autoencoder NAME (float64)."""
+    """A ReLU MLP with PyTorch's default initialisation drawn from ``seed`` (float64), for
+    ``"zoo:NAME:K"`` the K-th encoder of the CPU zoo's trained autoencoder NAME (float64), for
+    ``"digits:H1,H2"`` the digits classifier 64-H1-H2-10 trained from ``seed``."""
+    if isinstance(dims, str) and dims.startswith("digits:"):
+        from benchmarks._trained import digits_classifier
+
+        return digits_classifier(tuple(int(v) for v in dims.split(":")[1].split(",")), seed=seed)[0]
     if isinstance(dims, str):
         from lipbound.zoo import load
 
@@ -232,10 +240,12 @@ def _fmt(v, spec=".4g"):
 def to_markdown(results: dict, args) -> str:
     from benchmarks._results import command_line, machine
 
-    lines = ["## LipSDP at scale (`benchmarks/bench_sdp.py`)", "",
+    title = "LipSDP at scale" if args.section == "sdp" else f"LipSDP at scale, section {args.section}"
+    lines = [f"## {title} (`benchmarks/bench_sdp.py`)", "",
              f"Command: `{command_line()}`  ", f"Machine: {machine()}  ",
              f"Networks: MLPs, PyTorch default init, seed {args.seed}, float64 weights, ReLU (the `zoo-*` "
-             "rows: encoders of the CPU zoo's trained autoencoders). `ratio` = bound / product of exact "
+             "rows: encoders of the CPU zoo's trained autoencoders; `digits-*`: a classifier trained here on "
+             "scikit-learn's handwritten digits). `ratio` = bound / product of exact "
              "spectral norms. lipbound's values are certified (multipliers verified in float64, solver "
              "value never used); ECLipsE values are the package's own unverified estimates. `seconds` of "
              f"`lipsdp-neuron` (BARRIER) and ECLipsE_Fast: best of {args.repeat} runs, alternating in one process; "
@@ -296,6 +306,9 @@ def main(argv=None) -> int:
                     help="seconds for an SCS reference solve where Clarabel does not fit (0: none)")
     ap.add_argument("--no-write", action="store_true", help="print, do not write RESULTS.md")
     ap.add_argument("--note", default="", help="a remark printed in the section (e.g. 'machine under load')")
+    ap.add_argument("--section", default="sdp",
+                    help="RESULTS.md section to write (default 'sdp'; e.g. 'sdp-trained' for an --only run that "
+                         "must not replace the full table)")
     args = ap.parse_args(argv)
     nets = NETWORKS[args.size]
     unknown = [n for n in args.only or [] if n not in nets]
@@ -308,7 +321,7 @@ def main(argv=None) -> int:
         if not args.no_write:  # after each network, so an interrupted run keeps what it measured
             from benchmarks._results import write_section
 
-            write_section("sdp", to_markdown(results, args))
+            write_section(args.section, to_markdown(results, args))
         for r in results[name]:
             print(f"{name:20s} {r['method']:34s} {_fmt(r.get('value'), '.6g'):>10s} "
                   f"ratio {_fmt(r.get('ratio')):>7s} {_fmt(r.get('seconds'), '.3g'):>7s} s  {r.get('status', '')[:90]}",
@@ -319,7 +332,7 @@ def main(argv=None) -> int:
     else:
         from benchmarks._results import write_section
 
-        write_section("sdp", md)
+        write_section(args.section, md)
     return 0
 
 
