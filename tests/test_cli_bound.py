@@ -344,6 +344,9 @@ def test_autoencoder_mode_refuses_bad_input(tmp_path, capsys):
              ([att, "--autoencoder", "--domain", "ball:1", "--latent-radius", "2"], "not both"),
              ([tmp_path / "none.pt2", "--autoencoder"], "not a file"),
              ([mlp, "--autoencoder", "--input-shape", "4"], "encoders"),
+             ([att, "--autoencoder", "--input-shape", "6", "--domain", "ball:1"], "--input-shape says"),
+             ([att, "--autoencoder", "--input-shape", "7", "--input-shape", "10", "--domain", "ball:1"],
+              "--input-shape says"),
              ([mlp, "--input-shape", "4", "--latent-radius", "2"], "--latent-radius is for --autoencoder"),
              ([mlp, "--input-shape", "4", "--input-shape", "4"], "once"),
              ([mlp], "--input-shape")]

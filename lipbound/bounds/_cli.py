@@ -337,7 +337,12 @@ def _cmd_autoencoder(args: argparse.Namespace) -> int:
         return 2
     exported = load_file(Path(args.model), str(args.model), shapes)
     model = exported.model.double().eval()
+    given = shapes
     shapes = [tuple(e.in_shape) for e in model.encoders]
+    if given is not None and given != shapes:
+        print(f"lipbound: --input-shape says {given}, the file's encoders take {shapes} (one --input-shape per "
+              "modality, in order)", file=sys.stderr)
+        return 2
     attention = isinstance(model.fusion, AttentionFusion)
     kw: dict = {"method": methods[0]}
     where = "all inputs"
