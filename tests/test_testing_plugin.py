@@ -295,3 +295,32 @@ def test_a_session_inside_another_keeps_its_checks_to_itself(pytester, request):
     res.assert_outcomes(passed=1)
     res.stdout.fnmatch_lines(["*1 lipbound checks: 1 passed, 0 failed*"])
     assert list(_plugin._records(request.config)) == before
+
+
+def test_local_assertion_certifies_on_the_domain_what_the_global_bound_cannot():
+    """Around a point where every ReLU is stable the model is affine: the local bound is its Jacobian
+    norm (certified exactly), below the global LipSDP bound; a bound between the two passes only with
+    local=True, and local=True without a domain is a usage error."""
+    import pytest
+    import torch
+    from torch import nn
+
+    from lipbound.bounds import Ball, lipsdp
+    from lipbound.testing import LipschitzCheckError, assert_lipschitz_at_most
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3)).double()
+    c = torch.randn(4, dtype=torch.float64)
+    jac = float(torch.linalg.matrix_norm(torch.func.jacrev(net)(c), 2))
+    glob = lipsdp(net).value
+    assert jac < glob
+    bound = (jac + glob) / 2
+    dom = Ball(c, 1e-6)
+    br = assert_lipschitz_at_most(net, bound, input_shape=4, domain=dom, local=True)
+    assert br["lipsdp-local"].value <= jac * (1 + 1e-9)
+    with pytest.raises(LipschitzCheckError, match="is not certified"):
+        assert_lipschitz_at_most(net, bound, input_shape=4, domain=dom)
+    with pytest.raises(LipschitzCheckError, match=r"on ball:1e-06 .*the claim is false"):
+        assert_lipschitz_at_most(net, 0.5 * jac, input_shape=4, domain=dom, local=True)
+    with pytest.raises(ValueError, match="local=True"):
+        assert_lipschitz_at_most(net, bound, input_shape=4, local=True)

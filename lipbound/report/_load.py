@@ -355,9 +355,10 @@ def _load_file(path: Path, res: Results, *, strict: bool) -> None:
             if not rows:  # a refused model has no bracket: the document's own summary says why
                 res.skipped.append(f"{path}: check {k} ({c.get('test')}): refused, no bracket")
                 continue
-            op = "<=" if c.get("check") == "at_most" else ">="
+            op = "<=" if str(c.get("check")).startswith("at_most") else ">="
+            lip = f"Lip on {c.get('domain')}" if c.get("check") == "at_most_local" else "Lip"
             verdict = "passed" if c.get("passed") else "failed"
-            name = f"{c.get('test') or '<outside a test>'}: {c.get('model')} (Lip {op} {c.get('bound')}: {verdict})"
+            name = f"{c.get('test') or '<outside a test>'}: {c.get('model')} ({lip} {op} {c.get('bound')}: {verdict})"
             res.brackets.append(BracketDoc(str(path), name, list(c.get("input_shape") or []), rows, meta))
     elif kind == "lipbound-mvae-measures":
         rows = _objects(path, obj.get("rows"), "'rows' of the lipbound-mvae-measures document",

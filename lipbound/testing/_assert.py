@@ -78,7 +78,8 @@ class Record:
 
     @property
     def best_upper(self) -> float:
-        ups = [r["value"] for r in self.results if r["kind"] == "certified-upper"]
+        kinds = ("certified-upper", "certified-local-upper") if self.check == "at_most_local" else ("certified-upper",)
+        ups = [r["value"] for r in self.results if r["kind"] in kinds]
         return min(ups) if ups else math.inf
 
     @property
@@ -203,7 +204,7 @@ def _witness_text(results: Sequence[dict[str, Any]]) -> str:
 
 
 def _run(check: str, model, bound: float, input_shape, domain, methods, inputs, samples: int, seed: int,
-         time_limit, device) -> tuple[Record, Bracket | None]:
+         time_limit, device, local: bool = False) -> tuple[Record, Bracket | None]:
     if not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound >= 0):
         raise ValueError(f"bound must be a finite number >= 0, got {bound!r}")
     if input_shape is None:
@@ -217,7 +218,7 @@ def _run(check: str, model, bound: float, input_shape, domain, methods, inputs, 
         x = inputs if inputs is not None else _samples(shape, domain, samples, seed)
         # certified upper bounds are global: without a lower method asked for on the domain (pgd), the
         # domain only supplies the inputs (also compared with the chain before anything is computed)
-        dom = domain if methods is not None and "pgd" in methods else None
+        dom = domain if local or methods is not None and "pgd" in methods else None
         br = bracket_for(model, shape, dom, methods, x, seed, time_limit)
     except LipboundError as exc:  # refused: a failure that names the reason, never a pass
         rec.refused = f"{type(exc).__name__}: {exc}"
@@ -249,7 +250,8 @@ def _refusal(rec: Record, what: str) -> LipschitzCheckError:
 def assert_lipschitz_at_most(model, bound: float, *, input_shape: Sequence[int] | int,
                              domain: Box | Ball | None = None, method: str | Sequence[str] | None = None,
                              inputs: torch.Tensor | None = None, samples: int = DEFAULT_SAMPLES, seed: int = 0,
-                             time_limit: float | None = None, device: str | None = None) -> Bracket:
+                             time_limit: float | None = None, device: str | None = None,
+                             local: bool = False) -> Bracket:
     r"""Pass only if a **certified** upper bound on the Lipschitz constant of ``model`` (Euclidean
     norms) is at most ``bound``:
 
@@ -262,6 +264,9 @@ def assert_lipschitz_at_most(model, bound: float, *, input_shape: Sequence[int] 
     beside it on ``samples`` inputs (drawn from ``domain``, or standard normal; or ``inputs``) are
     shown in the message but never decide. The failure message shows every method's value, kind,
     solver and status, and the gap. A model the engine refuses fails with the engine's reason.
+    With ``local=True`` the claim is about the constant **on** ``domain`` (pairs of inputs in it):
+    a certified local bound (``lipsdp-local``, run by default with the domain's other methods) or a
+    global one may decide, and the domain's lower bound (``pgd``) is shown beside it.
     Returns the :class:`~lipbound.bounds.Bracket`.
 
     >>> from torch import nn
@@ -274,15 +279,21 @@ def assert_lipschitz_at_most(model, bound: float, *, input_shape: Sequence[int] 
     ...
     lipbound.testing._assert.LipschitzCheckError: Lip(Linear) <= 2.5 is not certified: the best certified upper bound is 3 (spectral-product), 0.5 above the bound (20%)...
     """
-    default = DEFAULTS.method if DEFAULTS.method in UPPER_METHODS else None
-    methods = _methods(method if method is not None else default, UPPER_METHODS, "assert_lipschitz_at_most")
+    if local and domain is None:
+        raise ValueError("local=True bounds the constant on a domain: pass domain=Box(...) or Ball(...)")
+    allowed = (*UPPER_METHODS, "lipsdp-local") if local else UPPER_METHODS
+    default = DEFAULTS.method if DEFAULTS.method in allowed else None
+    methods = _methods(method if method is not None else default, allowed, "assert_lipschitz_at_most")
     if methods is not None and not any(m in LOWER_METHODS for m in methods):
-        methods = [*methods, "power-iteration"]  # the other side of the bracket, for the message only
-    rec, br = _run("at_most", model, bound, input_shape, domain, methods, inputs, samples, seed, time_limit, device)
-    what = f"Lip({rec.model}) <= {bound:g}"
+        # the other side of the bracket, for the message only
+        methods = [*methods, "pgd" if local else "power-iteration"]
+    rec, br = _run("at_most_local" if local else "at_most", model, bound, input_shape, domain, methods, inputs,
+                   samples, seed, time_limit, device, local)
+    what = f"Lip({rec.model}) on {rec.domain} <= {bound:g}" if local else f"Lip({rec.model}) <= {bound:g}"
     if br is None:
         raise _refusal(rec, what)
-    ups = [r for r in br.results if r.kind == "certified-upper"]
+    kinds = ("certified-upper", "certified-local-upper") if local else ("certified-upper",)
+    ups = [r for r in br.results if r.kind in kinds]
     if not ups:
         rec.passed = False
         raise LipschitzCheckError(f"{what}: no certified upper bound was computed (methods "
@@ -292,7 +303,9 @@ def assert_lipschitz_at_most(model, bound: float, *, input_shape: Sequence[int] 
         rec.passed = True
         return br
     gap = best.value - bound
-    lo = br.best_lower
+    # on a domain, only lower bounds attained in it count (pgd); power iteration may use other inputs
+    lo = (max([r.value for r in br.results if r.kind == "lower" and r.details.get("on_domain")], default=0.0)
+          if local else br.best_lower)
     verdict = (f"the claim is false: a sound lower bound {lo:.6g} already exceeds {bound:g}" if lo > bound else
                f"the true constant lies in [{lo:.6g}, {best.value:.6g}]; a tighter certified method may still prove "
                "it" + ("" if lo > 0 else " (no lower bound was computed)"))

@@ -152,13 +152,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     tr = terminalreporter
     tr.section("lipbound brackets")
     for r in recs:
-        op = "<=" if r.check == "at_most" else ">="
+        op = "<=" if r.check.startswith("at_most") else ">="
+        lip = f"Lip on {r.domain}" if r.check == "at_most_local" else "Lip"
         if r.refused is not None:
             outcome, br = "REFUSED", r.refused.splitlines()[0][:160]
         else:
             outcome = "passed" if r.passed else "FAILED"
             br = f"{_fmt(r.best_lower)} <= Lip <= {_fmt(r.best_upper)}"
-        tr.write_line(f"{outcome:8} {r.test or '<outside a test>'}: {r.model} Lip {op} {r.bound:g}: {br}")
+        tr.write_line(f"{outcome:8} {r.test or '<outside a test>'}: {r.model} {lip} {op} {r.bound:g}: {br}")
     n_ref = sum(r.refused is not None for r in recs)
     n_pass = sum(r.passed for r in recs)
     tr.write_line(f"{len(recs)} lipbound checks: {n_pass} passed, {len(recs) - n_pass - n_ref} failed, "
