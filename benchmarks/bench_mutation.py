@@ -58,9 +58,12 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 TARGETS: dict[str, list[str]] = {
     "lipbound/bounds/_spectral.py": ["_up", "linear_norm", "_conv_pieces", "conv_norm_upper", "layer_norms",
                                      "spectral_product"],
-    "lipbound/bounds/_sdp.py": ["_blocks", "build_lmi", "checked_multipliers", "linear_chain_norm",
-                                "verify_certificate"],
-    "lipbound/bounds/_eigopt.py": ["_abs_blocks", "_block_cholesky", "verify_certificate_banded", "_schur_np"],
+    "lipbound/bounds/_lmi.py": ["checked_multipliers", "lmi_blocks", "dense_lmi"],
+    "lipbound/bounds/_slopes.py": ["slope_coefficients", "point_mask", "is_linear"],
+    "lipbound/bounds/_sdp.py": ["_blocks", "build_lmi", "linear_chain_norm", "verify_certificate"],
+    "lipbound/bounds/_eigopt.py": ["_block_cholesky", "verify_certificate_banded", "_schur_np"],
+    "lipbound/bounds/_unroll.py": ["conv_matrix", "unrollable"],
+    "lipbound/bounds/_localsdp.py": ["_prune_inactive", "lipsdp_local"],
     "lipbound/bounds/_network.py": ["_gelu_exact_range", "_gelu_tanh_range", "slope_interval", "dense_chain"],
     "lipbound/bounds/_lower.py": ["DEFLATE", "ABS_MARGIN", "jacobian_power_iteration[DEFLATE]"],
     "lipbound/bounds/_result.py": ["Bracket.best_upper", "Bracket.best_lower", "Bracket.check"],
@@ -78,7 +81,8 @@ EXISTING_TESTS = [
 ]
 #: the tests added for the soundness path (the "after" selection adds them)
 NEW_TESTS = ["tests/test_rounding.py", "tests/test_certificates.py", "tests/test_activation_slopes.py",
-             "tests/test_witnesses.py", "tests/test_claim_runner.py"]
+             "tests/test_witnesses.py", "tests/test_claim_runner.py", "tests/test_local_sdp.py",
+             "tests/test_local_bounds.py", "tests/test_conv_sdp.py", "tests/test_residual.py"]
 
 COPY_ITEMS = ["lipbound", "proofs", "tests", "docs", "pyproject.toml", "mkdocs.yml"]
 
@@ -506,6 +510,7 @@ _MK = ("dead branch: reaching it needs the Schur estimate's Cholesky factorisati
 #: UNEXPLAINED.
 _S, _D, _E, _N, _R = ("lipbound/bounds/_spectral.py", "lipbound/bounds/_sdp.py", "lipbound/bounds/_eigopt.py",
                       "lipbound/bounds/_network.py", "lipbound/claims/_runner.py")
+_L = "lipbound/bounds/_lmi.py"  # checked_multipliers and the LMI blocks moved here from _sdp / _eigopt
 _RANK = "the initial rank is never compared: the first failure is taken because worst_fail is None"
 NOTES: dict[tuple[str, str, str, str], str] = {
     (_S, "_conv_pieces", "`-2` -> `2`", "kh, kw = W.shape[[[-2]]:]"): _FOUR_D,
@@ -527,10 +532,10 @@ NOTES: dict[tuple[str, str, str, str], str] = {
         _TIE.format("lambda_max(Q) == -e_Q"),
     (_D, "verify_certificate", "`lam + err <= 0` -> `lam + err < 0`", "if [[lam + err <= 0]]:"):
         _TIE.format("lambda_max(M) + e == 0"),
-    (_D, "checked_multipliers", "`1` -> `2`",
+    (_L, "checked_multipliers", "`1` -> `2`",
      "ts = [np.clip(np.asarray(t, dtype=np.float64).reshape(-[[1]]), 0.0, None) for t in ts]"):
         "numpy reads any negative size as the inferred one: reshape(-2) is reshape(-1)",
-    (_E, "_abs_blocks", "`0` -> `1`",
+    (_L, "lmi_blocks", "`0` -> `1`",
      "diag = [Dk + (c if absolute else -c) * np.eye(Dk.shape[[[0]]]) for Dk in diag]"): _SQUARE,
     (_E, "_block_cholesky", "`1` -> `2`", "for k in range(n - 1, -[[1]], -1):"):
         "the loop's stop value: the loop leaves at k == 0 by its break, before reaching either stop",

@@ -63,6 +63,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._lmi import dense_lmi, lmi_blocks
 
 
 def _structure(chain):
@@ -79,31 +80,11 @@ def _structure(chain):
 
 
 def _assemble(mats, offs, coef, rho, ts, hidden_only: bool = False):
-    """Dense :math:`F(\rho, t)` of side :math:`N` (reduced, scaled), or only its hidden block
-    (side :math:`n_h`, without the input block's terms)."""
-    r0 = int(offs[1]) if hidden_only else 0
-    N = int(offs[-1]) - r0
-    F = np.zeros((N, N))
-    L = len(ts)
-    if not hidden_only:
-        F[: offs[1], : offs[1]] = rho * np.eye(offs[1])
-    for k in range(1, L + 1):  # hidden layer k: block k, multipliers ts[k-1], rows of mats[k-1]
-        p, c = coef[k - 1]
-        t = ts[k - 1]
-        Wp = mats[k - 1]
-        i = slice(offs[k] - r0, offs[k + 1] - r0)
-        F[i, i] += np.diag(2 * t)
-        if k == 1 and hidden_only:
-            continue
-        j = slice(offs[k - 1] - r0, offs[k] - r0)
-        F[i, j] = -(c * t)[:, None] * Wp
-        F[j, i] = F[i, j].T
-        if p.any():
-            F[j, j] += (Wp.T * (2 * p * t)) @ Wp
-    Wl = mats[-1]
-    last = slice(offs[L] - r0, offs[L + 1] - r0)
-    F[last, last] -= Wl.T @ Wl
-    return F
+    """Dense :math:`F(\rho, t) = -M(\rho, T)` of side :math:`N` (reduced, scaled), or only its hidden
+    block (side :math:`n_h`, without the input block's terms), from the one block description
+    :func:`~lipbound.bounds._lmi.lmi_blocks`."""
+    diag, sub = lmi_blocks(mats, None, ts, rho, 0.0, False, coef=coef)
+    return dense_lmi(diag[1:], sub[1:]) if hidden_only else dense_lmi(diag, sub)
 
 
 def _chol(F):
@@ -150,8 +131,8 @@ def solve_barrier(Ws, slopes, *, reduce: bool = True, gap_tol: float = 1e-4, max
     >>> status, abs(rho - 5.0) < 1e-3 * 5.0, info["dual_bound"] <= 5.0 <= rho  # exact constant sqrt(5)
     ('converged', True, True)
     """
-    from ._eigopt import _Chain, _sequential_taus
-    from ._sdp import _as_np
+    from ._eigopt import _sequential_taus
+    from ._lmi import _as_np, _Chain
     from ._slopes import point_mask
 
     t_start = time.perf_counter()

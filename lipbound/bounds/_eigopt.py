@@ -49,38 +49,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..errors import NonFiniteError, ShapeMismatchError
-from ._slopes import slope_coefficients
+from ._lmi import _Chain, lmi_blocks
 from ._spectral import EPS, _up
-
-
-class _Chain:
-    """Float64 torch data of a chain, the last layer divided by ``scale`` so that rho is O(1)."""
-
-    def __init__(self, Ws: Sequence[np.ndarray], slopes: Sequence[tuple[float, float]], reduce: bool):
-        from ._sdp import _reduce_with_norm
-
-        if len(Ws) < 2 or len(slopes) != len(Ws) - 1:
-            raise ShapeMismatchError("need weights W_0..W_l (l >= 1) and one slope interval per hidden layer")
-        for k, W in enumerate(Ws):
-            if not np.isfinite(W).all():
-                raise NonFiniteError(f"weight W_{k} holds NaN or Inf values")
-            if k > 0 and W.shape[1] != Ws[k - 1].shape[0]:
-                raise ShapeMismatchError(f"W_{k} has {W.shape[1]} columns but W_{k - 1} has {Ws[k - 1].shape[0]} rows")
-        if reduce:
-            W0, n0 = _reduce_with_norm(Ws[0])
-        else:
-            W0, n0 = Ws[0], float(np.linalg.norm(Ws[0], 2))
-        scale = max(n0, 1e-300)
-        for W in Ws[1:]:
-            scale *= max(float(np.linalg.norm(W, 2)), 1e-300)
-        self.scale = max(scale, 1e-300)
-        mats = [W0, *Ws[1:-1], Ws[-1] / self.scale]
-        self.mats = [torch.as_tensor(np.ascontiguousarray(W), dtype=torch.float64) for W in mats]
-        self.hidden = [W.shape[0] for W in mats[:-1]]
-        #: per-neuron (alpha beta, alpha + beta) of each hidden layer (numpy and torch)
-        self.coef = slope_coefficients(slopes, self.hidden)
-        self.tcoef = [(torch.from_numpy(p), torch.from_numpy(c)) for p, c in self.coef]
 
 
 def _schur(chain: _Chain, ts: Sequence[torch.Tensor]) -> torch.Tensor | None:
@@ -127,7 +97,7 @@ def sequential_multipliers(Ws, slopes, *, reduce: bool = True) -> list[np.ndarra
     >>> [t.tolist() for t in sequential_multipliers([W0, W1], [(0.0, 1.0)])]
     [[2.0, 2.0]]
     """
-    from ._sdp import _as_np
+    from ._lmi import _as_np
 
     chain = _Chain(_as_np(Ws), slopes, reduce)
     return [np.full(h, tau * chain.scale**2) for tau, h in zip(_sequential_taus(chain), chain.hidden)]
@@ -204,7 +174,7 @@ def solve_eigopt(Ws, slopes, *, form: str = "neuron", reduce: bool = True, max_i
 
 
 def _solve(Ws, slopes, form, reduce, max_iter, mus, memory, rtol, time_limit, init):
-    from ._sdp import _as_np
+    from ._lmi import _as_np
 
     t_start = time.perf_counter()
     Ws = _as_np(Ws)
@@ -326,39 +296,8 @@ def _solve(Ws, slopes, form, reduce, max_iter, mus, memory, rtol, time_limit, in
     return ts, best["rho"] * chain.scale**2, status, info
 
 
-def _abs_blocks(Ws, slopes, ts, rho: float, c: float, absolute: bool, d: Sequence[float] | None = None):
-    """Diagonal and sub-diagonal blocks of :math:`A = D(-M(\\rho, T))D - cI` (or of :math:`D|M|D + cI`
-    with ``absolute``), :math:`D` = ``d[k]`` on block k (powers of two: exact scaling), in the order
-    input, hidden 1, ..., hidden l; ``sub[k]`` couples block k+1 (rows) with block k."""
-    f = np.abs if absolute else (lambda v: v)
-    sg = 1.0 if absolute else -1.0  # A = -M: flip signs of M's entries unless absolute
-    W0 = f(Ws[0])
-    coef = slope_coefficients(slopes, [t.shape[0] for t in ts])
-    p1, c1 = coef[0]
-    n0 = W0.shape[1]
-    diag = [(abs(rho) if absolute else rho) * np.eye(n0)]
-    if p1.any():  # (a zero coefficient would add exact zeros: skip the n0 x n0 product)
-        diag[0] = diag[0] + sg * (W0.T * (f(-2 * p1) * ts[0])) @ W0
-    sub = [sg * (f(c1) * ts[0])[:, None] * W0]
-    L = len(ts)
-    for k in range(1, L + 1):  # hidden layer k
-        Wk = f(Ws[k])
-        D = sg * f(-2.0) * np.diag(ts[k - 1])
-        if k < L:
-            pk, ck = coef[k]
-            if pk.any():
-                D = D + sg * (Wk.T * (f(-2 * pk) * ts[k])) @ Wk
-            sub.append(sg * (f(ck) * ts[k])[:, None] * Wk)
-        else:
-            D = D + sg * Wk.T @ Wk
-        diag.append(D)
-    if d is not None:  # one power of two per block, or per coordinate (arrays)
-        dv = [np.broadcast_to(np.asarray(dk, dtype=np.float64), (Dk.shape[0],)) for Dk, dk in zip(diag, d)]
-        diag = [Dk * np.outer(x, x) for Dk, x in zip(diag, dv)]
-        sub = [B * np.outer(dv[k + 1], dv[k]) for k, B in enumerate(sub)]
-    if c:
-        diag = [Dk + (c if absolute else -c) * np.eye(Dk.shape[0]) for Dk in diag]
-    return diag, sub
+#: the blocks' former name in this module (tests and the mutation benchmark name it)
+_abs_blocks = lmi_blocks
 
 
 def _block_cholesky(diag, sub):
@@ -419,7 +358,7 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40, per_neuron
     >>> math.sqrt(5.0) <= dense["value"] <= cert["value"] <= dense["value"] * (1 + 1e-12)
     True
     """
-    from ._sdp import CertificateError, _as_np, checked_multipliers
+    from ._lmi import CertificateError, _as_np, checked_multipliers
 
     Ws = _as_np(Ws)
     ts = checked_multipliers(Ws, ts)
@@ -427,13 +366,13 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40, per_neuron
     # exact power-of-two block scaling D (congruence: -M >= 0 iff D(-M)D >= 0) so that every block
     # of the scaled matrix has a diagonal of the order of rho; multipliers of deep networks span
     # many orders of magnitude and a uniform margin c would otherwise swamp the small blocks
-    dg, sb = _abs_blocks(Ws, slopes, ts, 0.0, 0.0, absolute=False)
+    dg, sb = lmi_blocks(Ws, slopes, ts, 0.0, 0.0, absolute=False)
     try:
         rho_hat = _schur_lam_max(dg, sb)
     except np.linalg.LinAlgError:
         raise CertificateError("the certificate's block Q is not negative definite: the multipliers "
                                "are infeasible") from None
-    dg, _ = _abs_blocks(Ws, slopes, ts, 0.0, 0.0, absolute=True)
+    dg, _ = lmi_blocks(Ws, slopes, ts, 0.0, 0.0, absolute=True)
     m = [float(np.max(np.abs(np.diag(Dk)))) for Dk in dg]
     rho_hat = rho_hat if rho_hat > 0 else max(max(m), 1e-300)
     if per_neuron:
@@ -443,7 +382,7 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40, per_neuron
     else:
         d = [1.0] + [2.0 ** round(0.5 * math.log2(rho_hat / mk)) if mk > 0 else 1.0 for mk in m[1:]]
     # size the margin from the scale of the scaled matrix: ||R||_F^2 ~ trace(A) and ||M||_F
-    dg, sb = _abs_blocks(Ws, slopes, ts, rho_hat, 0.0, absolute=True, d=d)
+    dg, sb = lmi_blocks(Ws, slopes, ts, rho_hat, 0.0, absolute=True, d=d)
     scale_ = math.sqrt(sum(float(np.sum(D * D)) for D in dg) + 2 * sum(float(np.sum(B * B)) for B in sb))
     trace = sum(float(np.trace(D)) for D in dg)
     c = max(16 * (N + 1) * EPS * (trace + scale_), 1e-300)
@@ -452,7 +391,7 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40, per_neuron
     last = "not attempted"
     for _ in range(max_tries):
         # rho: the Schur complement on the input block of D(-M)D - cI, plus c, plus a small margin
-        dgq, sbq = _abs_blocks(Ws, slopes, ts, 0.0, c, absolute=False, d=d)
+        dgq, sbq = lmi_blocks(Ws, slopes, ts, 0.0, c, absolute=False, d=d)
         ok, _ = _block_cholesky(dgq[1:], sbq[1:])
         if not ok:
             c *= 4
@@ -463,9 +402,9 @@ def verify_certificate_banded(Ws, slopes, ts, *, max_tries: int = 40, per_neuron
         lam = _schur_lam_max(dgq, sbq)  # lambda_max(S_c) + c
         rho_try = max(lam, 0.0) + c + delta
         rho = rho_try if rho is None else max(rho, rho_try)
-        dg, sb = _abs_blocks(Ws, slopes, ts, rho, c, absolute=False, d=d)
+        dg, sb = lmi_blocks(Ws, slopes, ts, rho, c, absolute=False, d=d)
         ok, fro2 = _block_cholesky(dg, sb)
-        dga, sba = _abs_blocks(Ws, slopes, ts, rho, 0.0, absolute=True, d=d)
+        dga, sba = lmi_blocks(Ws, slopes, ts, rho, 0.0, absolute=True, d=d)
         mabs = math.sqrt(sum(float(np.sum(D * D)) for D in dga) + 2 * sum(float(np.sum(B * B)) for B in sba))
         need = 4 * (N + 1) * EPS * fro2 + 8 * N * EPS * mabs + 2 * EPS * c
         if ok and c >= need * (1 + 1e-6):

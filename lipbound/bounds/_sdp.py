@@ -46,52 +46,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import LipboundError
+from ._lmi import (MULTIPLIER_RANGE, CertificateError, _as_np, _reduce_first_layer, _reduce_with_norm,  # noqa: F401
+                   checked_multipliers, dense_lmi, lmi_blocks)
 from ._network import Network, dense_chain, to_network
 from ._result import BoundResult
 from ._slopes import is_linear, is_per_layer, slope_coefficients
 from ._spectral import EPS, _up, spectral_product
 
 
-class CertificateError(LipboundError):
-    """Multipliers that do not yield a verified certificate (the message says why)."""
-
-
-def _as_np(Ws: Sequence) -> list[np.ndarray]:
-    return [np.asarray(W.detach().cpu().numpy() if isinstance(W, torch.Tensor) else W, dtype=np.float64)
-            for W in Ws]
-
-
 def _blocks(Ws, slopes, ts, absolute=False):
     """Return (C00, C01 first block (n1 x n0), Q) of M(0, T); with ``absolute`` the entrywise
     absolute-value version used for the rounding-error bound. ``slopes`` per layer or per neuron
-    (:func:`~lipbound.bounds._slopes.slope_coefficients`)."""
-    f = np.abs if absolute else (lambda a: a)
-    dims = [W.shape[1] for W in Ws]  # n0, n1, ..., nl
-    nh = dims[1:]
-    coef = slope_coefficients(slopes, nh)
-    off = np.concatenate([[0], np.cumsum(nh)]).astype(int)
-    n = int(off[-1])
-    Q = np.zeros((n, n))
-    W0 = f(Ws[0])
-    p1, c1 = coef[0]
-    C00 = (W0.T * (f(-2 * p1) * ts[0])) @ W0
-    C01 = (f(c1) * ts[0])[:, None] * W0
-    for k in range(1, len(Ws)):  # hidden layer k, block index k-1 in Q
-        i = slice(off[k - 1], off[k])
-        Q[i, i] += np.diag(f(-2.0) * ts[k - 1])
-        if k < len(Ws) - 1:
-            p, c = coef[k]
-            Wk = f(Ws[k])
-            j = slice(off[k], off[k + 1])
-            Q[i, i] += (Wk.T * (f(-2 * p) * ts[k])) @ Wk
-            cross = Wk.T * (f(c) * ts[k])  # n_k x n_{k+1}
-            Q[i, j] += cross
-            Q[j, i] += cross.T
-        else:
-            Wl = f(Ws[-1])
-            Q[i, i] += Wl.T @ Wl
-    return C00, C01, Q
+    (:func:`~lipbound.bounds._slopes.slope_coefficients`). Read off
+    :func:`~lipbound.bounds._lmi.lmi_blocks` (which holds :math:`-M`, or :math:`|M|`)."""
+    diag, sub = lmi_blocks(Ws, slopes, ts, 0.0, 0.0, absolute)
+    sg = 1.0 if absolute else -1.0
+    return sg * diag[0], sg * sub[0], sg * dense_lmi(diag[1:], sub[1:])
 
 
 def build_lmi(Ws, slopes, ts, rho: float, absolute: bool = False) -> np.ndarray:
@@ -106,33 +76,6 @@ def build_lmi(Ws, slopes, ts, rho: float, absolute: bool = False) -> np.ndarray:
     M[:n0, n0:n0 + n1] = C01.T
     M[n0:, n0:] = Q
     return M
-
-
-#: multipliers times squared weight norms beyond this are a solver's garbage (and would overflow
-#: the float64 error bounds): such a certificate is refused, never "verified"
-MULTIPLIER_RANGE = 1e120
-
-
-def checked_multipliers(Ws: Sequence[np.ndarray], ts) -> list[np.ndarray]:
-    """Multipliers clipped at 0 as float64 arrays, after checking shapes, finiteness and range;
-    raises :class:`CertificateError` otherwise (shared by both certificate checks).
-
-    >>> checked_multipliers([np.eye(2), np.ones((1, 2))], [np.array([1e200, 1.0])])
-    Traceback (most recent call last):
-    ...
-    lipbound.bounds._sdp.CertificateError: multipliers out of range (largest 1e+200, weights up to 1.4): the solver's answer is unusable
-    """
-    ts = [np.clip(np.asarray(t, dtype=np.float64).reshape(-1), 0.0, None) for t in ts]
-    if len(ts) != len(Ws) - 1 or any(t.shape[0] != W.shape[0] for t, W in zip(ts, Ws[:-1])):
-        raise CertificateError("multipliers do not match the hidden layer widths")
-    if not all(np.isfinite(t).all() for t in ts):
-        raise CertificateError("multipliers contain NaN or Inf")
-    tmax = max((float(t.max()) for t in ts if t.size), default=0.0)
-    wmax = max(float(np.abs(W).max()) * math.sqrt(max(W.shape)) for W in Ws)
-    if tmax * max(wmax, 1.0) ** 2 > MULTIPLIER_RANGE:
-        raise CertificateError(f"multipliers out of range (largest {tmax:.2g}, weights up to {wmax:.2g}): "
-                               "the solver's answer is unusable")
-    return ts
 
 
 def linear_chain_norm(Ws: Sequence[np.ndarray]) -> tuple[float, float]:
@@ -175,7 +118,7 @@ def verify_certificate(Ws, slopes, ts, *, max_doublings: int = 60) -> dict:
     >>> verify_certificate([W0, W1], [(0.0, 1.0)], [np.array([0.1, 0.1])])
     Traceback (most recent call last):
     ...
-    lipbound.bounds._sdp.CertificateError: the certificate's block Q is not negative definite (largest eigenvalue 1.8 > -7.8e-15): the multipliers are infeasible
+    lipbound.bounds._lmi.CertificateError: the certificate's block Q is not negative definite (largest eigenvalue 1.8 > -7.8e-15): the multipliers are infeasible
     """
     Ws = _as_np(Ws)
     ts = checked_multipliers(Ws, ts)
@@ -267,20 +210,6 @@ DENSE_FALLBACK_MAX = 2500
 
 #: largest LMI side Clarabel is given (its dense PSD scaling block grows like N^4: N = 200 is ~3 GB)
 CLARABEL_MAX_PSD = 150
-
-
-def _reduce_first_layer(W0: np.ndarray) -> np.ndarray:
-    r"""Row-space reduction: :math:`W_0 = U S V^\top`, replace :math:`W_0` by :math:`U S`
-    (:math:`x \mapsto V^\top x` is onto and 1-Lipschitz and :math:`f` only depends on it, so the
-    constant is unchanged). Only used to pose the SDP; verification uses the original :math:`W_0`."""
-    return _reduce_with_norm(W0)[0]
-
-
-def _reduce_with_norm(W0: np.ndarray) -> tuple[np.ndarray, float]:
-    """:func:`_reduce_first_layer` and the spectral norm of ``W0`` from the same SVD."""
-    U, s, _ = np.linalg.svd(W0, full_matrices=False)
-    r = max(int((s > s[0] * 1e-12).sum()) if s.size and s[0] > 0 else 1, 1)
-    return U[:, :r] * s[:r], float(s[0]) if s.size else 0.0
 
 
 def solve_lipsdp(Ws, slopes, *, form: str = "neuron", solver: str = "CLARABEL", reduce: bool = True,
