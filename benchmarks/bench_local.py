@@ -11,6 +11,8 @@ Networks (float64):
 
 * ``zoo-concat-relu-enc0/1`` and ``zoo-sum-tanh-enc1``: encoders of the CPU zoo's trained
   autoencoders (``lipbound.zoo``), centres = held-out samples of their modality;
+* ``paper-{sum,concat,attention}-relu-enc0``: the first sensor encoder of the paper-size zoo's
+  trained autoencoders (trained on the CPU when no GPU is present), centres = held-out samples;
 * ``digits-64-128-64-10``: a classifier of scikit-learn's digits (real data shipped with
   scikit-learn) trained here (``benchmarks/_trained.py``), centres = held-out digits;
 * ``784-256-10`` and ``enc-32-64-128-128-256-256-288`` (the paper's sensor-encoder shape): ReLU MLPs
@@ -50,7 +52,12 @@ def networks(seed: int, small: bool):
         enc = load(name).encoders[k].net.double().eval()
         x = spec_data(name, sample_seed=seed + 1000, n_samples=2, dtype=torch.float64)[k]
         out.append((f"zoo-{name}-enc{k}", enc, x))
-    if not small:
+    if not small:  # the paper-size zoo (trained on the CPU when no GPU is present: same spec)
+        for name in ("paper-sum-relu", "paper-concat-relu", "paper-attention-relu"):
+            device = None if torch.cuda.is_available() else "cpu"
+            enc = load(name, device=device).encoders[0].net.double().eval()
+            x = spec_data(name, sample_seed=seed + 1000, n_samples=2, dtype=torch.float64)[0]
+            out.append((f"{name}-enc0 (32-64-128-128-256-256-288, trained)", enc, x))
         from benchmarks._trained import digits_classifier
 
         net, acc, xte = digits_classifier(seed=seed)
@@ -123,8 +130,12 @@ def figure(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     nets = list(dict.fromkeys(r["network"] for r in rows))
-    fig, axes = plt.subplots(1, len(nets), figsize=(3.2 * len(nets), 3.0), squeeze=False)
-    for ax, net in zip(axes[0], nets):
+    ncols = min(len(nets), 5)
+    nrows = math.ceil(len(nets) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.1 * nrows), squeeze=False)
+    for ax in axes.flat[len(nets):]:
+        ax.set_visible(False)
+    for ax, net in zip(axes.flat, nets):
         sub = [r for r in rows if r["network"] == net]
         for ci, mk, col in zip(sorted({r["centre"] for r in sub}), ("o", "s", "^"), ("tab:blue", "tab:orange", "tab:green")):
             pts = [r for r in sub if r["centre"] == ci]
@@ -135,7 +146,7 @@ def figure(rows: list[dict], path: Path) -> None:
         ax.axhline(1.0, color="grey", lw=0.8)
         ax.axhline(1.5, color="tab:red", lw=0.6, ls="--", label="goal 1.5")
         ax.set_xscale("log")
-        ax.set_title(net, fontsize=8)
+        ax.set_title(net if len(net) < 48 else net[:46] + "...", fontsize=7)
         ax.set_xlabel("ball radius")
         ax.set_ylabel("certified / PGD lower (same ball)")
     axes[0][0].legend(fontsize=6)

@@ -11,10 +11,13 @@ Networks (issue 13, goal 1), ReLU, PyTorch default initialisation from ``--seed`
   first-order solve on the block-tridiagonal structure, block-Cholesky verification; its LMI is
   beyond the barrier solver's dense matrices);
 * ``enc-32-64-128-128-256-256-288``: the shape of the paper-size sensor encoder, default
-  initialisation (the trained paper-size encoders are trained on CUDA and not shipped);
+  initialisation (the trained ones are the ``paper-*`` rows);
 * ``64-40-20-10-10``: small enough for Clarabel's reference solve;
 * ``zoo-concat-relu-enc1`` and ``zoo-sum-tanh-enc1``: encoders of the CPU zoo's trained autoencoders
   (``lipbound.zoo.load``; small, trained in seconds);
+* ``paper-{sum,concat,attention}-relu-enc0``: the first sensor encoder (32-64-128-128-256-256-288)
+  of the paper-size zoo's trained autoencoders (``lipbound.zoo.ZOO_GPU``: 60 epochs on 16384
+  samples); trained on the CPU when no GPU is present (same spec, about 1.5 min each);
 * ``digits-64-128-64-10``: a classifier of scikit-learn's handwritten digits (real data shipped with
   scikit-learn), trained here with ``--seed`` (``benchmarks/_trained.py``; held-out accuracy ~0.97).
 
@@ -61,6 +64,9 @@ NETWORKS = {
         "zoo-concat-relu-enc1": "zoo:concat-relu:1",
         "zoo-sum-tanh-enc1": "zoo:sum-tanh:1",
         "digits-64-128-64-10": "digits:128,64",
+        "paper-sum-relu-enc0": "zoo:paper-sum-relu:0",
+        "paper-concat-relu-enc0": "zoo:paper-concat-relu:0",
+        "paper-attention-relu-enc0": "zoo:paper-attention-relu:0",
     },
     "small": {
         "64-32-10": [64, 32, 10],
@@ -83,7 +89,10 @@ def make_net(dims: list[int] | str, seed: int) -> nn.Sequential:
         from lipbound.zoo import load
 
         _, name, k = dims.split(":")
-        return load(name).encoders[int(k)].net.double().eval()
+        # the paper-size zoo is specified for CUDA; without a GPU it is trained on the CPU (same
+        # spec, its own cache entry)
+        device = None if not name.startswith("paper-") or torch.cuda.is_available() else "cpu"
+        return load(name, device=device).encoders[int(k)].net.double().eval()
     torch.manual_seed(seed)
     layers: list[nn.Module] = []
     for i in range(len(dims) - 1):
@@ -251,9 +260,10 @@ def to_markdown(results: dict, args) -> str:
              f"`lipsdp-neuron` (BARRIER) and ECLipsE_Fast: best of {args.repeat} runs, alternating in one process; "
              "the rest one run (ECLipsE's SDP mode in a child process with a time limit). "
              "`gap to the SDP optimum`: certified bound / sqrt(BARRIER's dual lower bound on the SDP "
-             "optimum) - 1 (a solver diagnostic, exact up to rounding). The trained paper-size encoders "
-             "(64-128-128-256-256, latent 288) are trained on CUDA and not shipped: not measured here; "
-             "`enc-32-64-128-128-256-256-288` is their shape at default initialisation.", ""]
+             "optimum) - 1 (a solver diagnostic, exact up to rounding). `paper-*-enc0`: the first sensor encoder "
+             "(32-64-128-128-256-256-288) of the paper-size zoo's trained autoencoders (trained on the CPU when "
+             "no GPU is present: same spec); `enc-32-64-128-128-256-256-288` is that shape at default "
+             "initialisation.", ""]
     if args.note:
         lines += [f"**Note:** {args.note}", ""]
     for name, rows in results.items():
