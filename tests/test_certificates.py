@@ -40,6 +40,7 @@ from lipbound.bounds import (
 )
 from lipbound.bounds import _eigopt
 from lipbound.bounds._eigopt import _abs_blocks, _block_cholesky, _schur_np
+from lipbound.bounds._lmi import dense_lmi
 from lipbound.bounds._sdp import MULTIPLIER_RANGE, checked_multipliers
 
 EPS = float(np.finfo(np.float64).eps)
@@ -115,16 +116,8 @@ def test_abs_blocks_are_the_scaled_shifted_lmi(c, log_rho, margin, scales, absol
 
 
 # --------------------------------------------------------------------------- _block_cholesky
-def _dense(diag, sub) -> np.ndarray:
-    sizes = [D.shape[0] for D in diag]
-    off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    A = np.zeros((off[-1], off[-1]))
-    for k, D in enumerate(diag):
-        A[off[k]:off[k + 1], off[k]:off[k + 1]] = D
-    for k, B in enumerate(sub):  # sub[k]: block k+1 (rows) x block k
-        A[off[k + 1]:off[k + 2], off[k]:off[k + 1]] = B
-        A[off[k]:off[k + 1], off[k + 1]:off[k + 2]] = B.T
-    return A
+# the dense assembly of block-tridiagonal blocks is the library's (checked against the exact LMI above)
+_dense = dense_lmi
 
 
 def _tridiagonal(sizes, seed, smallest):
