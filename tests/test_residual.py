@@ -100,3 +100,20 @@ def test_local_bound_of_a_residual_net_reports_the_global_one():
     loc = lipsdp_local(net, Ball(torch.zeros(3, dtype=torch.float64), 0.1))
     assert loc.kind == "certified-local-upper" and "residual" in loc.status
     assert loc.value == lipsdp(net).value
+
+
+def test_an_activation_before_the_first_block_is_kept():
+    """LeakyReLU(2) (slope 1 for x > 0, 2 for x < 0) before a linear residual block: on the negative
+    orthant the Jacobian is 2 (I + V1 V0), so the constant is at least twice ||I + V1 V0||; the chain
+    must keep the activation (an identity first layer) and LipSDP must be at least that, and at least
+    the lower bound evaluated there."""
+    g = torch.Generator().manual_seed(7)
+    v0, v1 = _lin(3, 5, g), _lin(5, 3, g)
+    net = nn.Sequential(nn.LeakyReLU(2.0), Residual(nn.Sequential(v0, nn.LeakyReLU(1.0), v1)))
+    A = torch.eye(3, dtype=torch.float64) + v1.weight.detach() @ v0.weight.detach()
+    at_least = 2 * float(torch.linalg.matrix_norm(A, 2))
+    r = lipsdp(net, (3,))
+    assert r.value >= at_least, (r.value, at_least)
+    x = -torch.rand(8, 3, generator=g, dtype=torch.float64) - 0.1  # the negative orthant
+    b = bracket(net, input_shape=(3,), inputs=x, methods=["lipsdp-neuron", "power-iteration"])
+    assert at_least * (1 - 1e-6) <= b["power-iteration"].value <= r.value

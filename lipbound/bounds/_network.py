@@ -346,6 +346,8 @@ def dense_chain(net: Network) -> tuple[list[torch.Tensor], list[tuple[float, flo
             # [u; V_0 u] -> [u; z_1] -> ... -> u + V_m z_m, every matrix a copy of I or of a V_k
             Vs, bslopes, bpost = dense_chain(l.body)
             n = int(math.prod(l.in_shape))
+            if not Ws and act is not None:  # a leading activation: an identity first layer, as below
+                Ws.append(torch.eye(n, dtype=torch.float64))
             if Ws:  # make u a hidden layer: the pending activation, or an identity
                 slopes.append(act if act is not None else (1.0, 1.0))
             act = None
