@@ -14,11 +14,11 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given, settings, target
 from hypothesis import strategies as st
 from torch import nn
 
-from lipbound.bounds import Ball, bracket, lipsdp, lipsdp_local, spectral_product, to_network
+from lipbound.bounds import Ball, Box, bracket, lipsdp, lipsdp_local, spectral_product, to_network
 from lipbound.bounds._accept import engine_forward
 from lipbound.errors import ShapeMismatchError, UnsupportedModuleError
 from lipbound.models import Residual
@@ -117,3 +117,52 @@ def test_an_activation_before_the_first_block_is_kept():
     x = -torch.rand(8, 3, generator=g, dtype=torch.float64) - 0.1  # the negative orthant
     b = bracket(net, input_shape=(3,), inputs=x, methods=["lipsdp-neuron", "power-iteration"])
     assert at_least * (1 - 1e-6) <= b["power-iteration"].value <= r.value
+
+
+_ACTS = {"relu": nn.ReLU, "leaky2": lambda: nn.LeakyReLU(2.0), "tanh": nn.Tanh, "gelu": nn.GELU}
+
+
+@st.composite
+def residual_chains(draw):
+    """Random chains of width n mixing Linear layers, activations (some with slopes above 1) and
+    residual blocks, with or without a leading activation, from a drawn seed."""
+    n = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 10_000))
+    g = torch.Generator().manual_seed(seed)
+    parts = []
+    if draw(st.booleans()):
+        parts.append(_ACTS[draw(st.sampled_from(sorted(_ACTS)))]())
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["linear", "act", "res1", "res2"]))
+        if kind == "linear":
+            parts.append(_lin(n, n, g))
+        elif kind == "act":
+            parts.append(_ACTS[draw(st.sampled_from(sorted(_ACTS)))]())
+        else:
+            h = draw(st.integers(1, 5))
+            a1 = _ACTS[draw(st.sampled_from(sorted(_ACTS)))]()
+            body = [_lin(n, h, g), a1, _lin(h, n, g)] if kind == "res1" else \
+                [_lin(n, h, g), a1, _lin(h, h, g), _ACTS[draw(st.sampled_from(sorted(_ACTS)))](), _lin(h, n, g)]
+            parts.append(Residual(nn.Sequential(*body)))
+    parts.append(_lin(n, 2, g))
+    return nn.Sequential(*parts), n, seed
+
+
+@settings(max_examples=25)
+@given(c=residual_chains())
+def test_random_residual_chains_never_certify_below_an_evaluated_lower_bound(c):
+    """Zero violations: every lower bound (power iteration, PGD on a box; evaluated on the model)
+    is at most LipSDP (no slack). LipSDP is also at most the spectral product up to 1e-4 relative:
+    the SDP's optimum is at most the product, and the certified value exceeds the optimum by at most
+    the barrier's stopping gap (1e-4 on rho) plus the float64 inflation (~1e-9 here); when the SDP
+    gains nothing (one hidden neuron) the two meet within that."""
+    net, n, seed = c
+    g = torch.Generator().manual_seed(seed)
+    x = 2 * torch.randn(32, n, generator=g, dtype=torch.float64)
+    b = bracket(net, input_shape=(n,), inputs=x, domain=Box(-2.0, 2.0),
+                methods=["spectral-product", "lipsdp-neuron", "power-iteration", "pgd"])
+    up = b["lipsdp-neuron"].value
+    lo = max(b["power-iteration"].value, b["pgd"].value)
+    target(lo / up, label="lower / lipsdp")
+    assert lo <= up, (lo, up, b["lipsdp-neuron"].status)
+    assert up <= b["spectral-product"].value * (1 + 1e-4), (up, b["spectral-product"].value)
