@@ -170,3 +170,48 @@ def test_point_intervals_are_certified_and_agree_across_solvers(seed):
             ds.append(np.diag(d))
         best = max(best, np.linalg.norm(Ws[2] @ ds[1] @ Ws[1] @ ds[0] @ Ws[0], 2))
     assert best <= min(vals.values()), (best, vals)
+
+
+_LOCAL_ACTS = {"relu": nn.ReLU, "leaky2": lambda: nn.LeakyReLU(2.0), "leaky": lambda: nn.LeakyReLU(0.1),
+               "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "elu": nn.ELU}
+
+
+@st.composite
+def mixed_chains(draw):
+    """Dense chains with any supported activation, an optional leading activation, merged
+    (consecutive) activations and consecutive Linear layers, from a drawn seed."""
+    n = draw(st.integers(1, 4))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 10_000)))
+    parts: list[nn.Module] = []
+    act = st.sampled_from(sorted(_LOCAL_ACTS))
+    if draw(st.booleans()):
+        parts.append(_LOCAL_ACTS[draw(act)]())
+    width = n
+    for _ in range(draw(st.integers(1, 3))):
+        h = draw(st.integers(1, 6))
+        lin = nn.Linear(width, h).double()
+        with torch.no_grad():
+            lin.weight.copy_(torch.randn(h, width, generator=g, dtype=torch.float64) / math.sqrt(width))
+            lin.bias.copy_(torch.randn(h, generator=g, dtype=torch.float64))
+        parts.append(lin)
+        for _ in range(draw(st.integers(0, 2))):  # 0: consecutive Linear layers; 2: merged activations
+            parts.append(_LOCAL_ACTS[draw(act)]())
+        width = h
+    parts.append(nn.Linear(width, 2).double())
+    return nn.Sequential(*parts), n, g
+
+
+@settings(max_examples=20)
+@given(c=mixed_chains(), log_r=st.floats(-2, 0.5), ball=st.booleans())
+def test_local_bound_covers_the_jacobian_for_every_activation_layout(c, log_r, ball):
+    """Zero violations of sampled ||J(x)|| <= certified local bound, for every supported activation,
+    merged activations, consecutive Linear layers and a leading activation."""
+    net, n, g = c
+    centre = torch.randn(n, generator=g, dtype=torch.float64)
+    r = 10.0 ** log_r
+    dom = Ball(centre, r) if ball else Box(centre - r, centre + r)
+    loc = lipsdp_local(net, dom, (n,))
+    xs = dom.sample(256, (n,), g)
+    worst = float(_jac_norms(net, xs).max())
+    target(worst / max(loc.value, 1e-300), label="tightness")
+    assert worst <= loc.value, (worst, loc.value, loc.status)
