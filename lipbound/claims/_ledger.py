@@ -53,6 +53,13 @@ KINDS: tuple[str, ...] = ("universal", "growth-rate", "tendency")
 FAILURE_STATUS: dict[str, str] = {"universal": "refuted", "growth-rate": "loose", "tendency": "not-supported"}
 #: the statuses that report failing cases (a counterexample or witness in the row)
 FAILED_STATUSES: tuple[str, ...] = tuple(FAILURE_STATUS.values())
+#: the groups of the ledger page and the docs navigation, in order, with their headings
+SECTIONS: dict[str, str] = {
+    "Section 3": "Section 3: gradients and Lipschitz constants of sum and concatenation fusion",
+    "Section 4": "Section 4: the attention fusion",
+    "Companion paper": "Companion paper: the multimodal VAE on iCub data",
+    "Section 5": "Section 5: the paper's empirical claims, on lipbound's runs",
+}
 #: at most this many per-case (measured, bound) pairs are kept in :attr:`Row.cases_data`
 CASES_DATA_CAP = 300
 
@@ -95,7 +102,28 @@ class ReadingStatement:
 
 @dataclass(frozen=True)
 class ClaimStatement:
-    """What a claim says: the paper's wording as recovered and lipbound's readings of it."""
+    """What a claim says: the paper's wording as recovered and lipbound's readings of it.
+
+    Attributes:
+        id: the id users type (``lipbound verify --claim thm-4.1``).
+        title: one line saying what the claim is about.
+        ref: the paper's numbering (``"Theorem 4.1"``).
+        paper_ref: where in the paper, in full (section, equations, appendix).
+        paper_wording: the paper's words as recovered (the available copy lost its formulas).
+        assumptions: every assumption, one sentence each.
+        readings: the precise statements the words allow (:class:`ReadingStatement`).
+        doc_page: the claim's docs page (``docs/claims/<id>.md``).
+        proof_script: the file of its sympy proofs (``lipbound/claims/<folder>/proof.py``), or of
+            what decides it when it has none.
+        test_file: the claim's own tests (``pytest -k <id>`` selects them).
+        section: the group the ledger page and the docs navigation list it under
+            (:data:`SECTIONS`); every claim of the registry has one (empty only for toy statements
+            built in tests).
+        order: its position in the ledger (ascending; the paper's order): the registry, ``lipbound
+            claims``, the ledger page and the navigation list claims by it.
+        nav_title: the short title of its entry in the docs navigation (``"Theorem 4.1: attention
+            Lipschitz constant"``); the title when empty.
+    """
 
     id: str
     title: str
@@ -107,6 +135,13 @@ class ClaimStatement:
     doc_page: str
     proof_script: str
     test_file: str
+    section: str = ""
+    order: int = 0
+    nav_title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.section and self.section not in SECTIONS:
+            raise ValueError(f"claim {self.id!r}: section {self.section!r} is none of {', '.join(SECTIONS)}")
 
     def reading(self, name: str) -> ReadingStatement:
         """The reading called ``name``; raises :class:`~lipbound.errors.UnknownClaimError`."""

@@ -94,6 +94,7 @@ def _build() -> dict[str, Claim]:
     ]
     for c in entries:
         _check_data_names(c)
+    entries.sort(key=lambda c: c.statement.order)
     return {c.id: c for c in entries}
 
 

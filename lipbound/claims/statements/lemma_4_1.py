@@ -7,6 +7,9 @@ from .._ledger import ClaimStatement, ReadingStatement
 STATEMENT = ClaimStatement(
     id="lemma-4.1",
     ref="Lemma 4.1",
+    section="Section 4",
+    order=410,
+    nav_title="Lemma 4.1: attention Jacobian blocks",
     title="Jacobian blocks of the attention fusion",
     paper_ref="Lemma 4.1 (Section 4.3, Eqs. 4-6; proof in Appendix C.1)",
     paper_wording=(

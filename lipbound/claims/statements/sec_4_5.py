@@ -8,6 +8,9 @@ from .._ledger import ClaimStatement, ReadingStatement
 STATEMENT = ClaimStatement(
     id="sec-4.5",
     ref="Section 4.5",
+    section="Section 4",
+    order=440,
+    nav_title="Section 4.5: regularised attention",
     title="Regularised attention: normalisation, spectral control and L2",
     paper_ref="Section 4.5 (4.5.1 normalisation and spectral control; 4.5.2 regularised attention, Eq. 7)",
     paper_wording=(

@@ -20,6 +20,9 @@ from .._ledger import ClaimStatement, ReadingStatement
 STATEMENT = ClaimStatement(
     id="sec-4.6",
     ref="Section 4.6",
+    section="Section 4",
+    order=450,
+    nav_title="Section 4.6: the paper's Lipschitz estimator",
     title="The paper's Lipschitz estimator",
     paper_ref="Section 4.6 (Lipschitz constant estimation), Eq. 8 and Algorithm 1",
     paper_wording=(

@@ -32,6 +32,9 @@ def _claim(cid: str, module: str, **kw) -> ClaimStatement:
 LEMMA_3_1 = _claim(
     "lemma-3.1", "lemma_3_1",
     ref="Lemma 3.1",
+    section="Section 3",
+    order=310,
+    nav_title="Lemma 3.1: decoder gradient",
     title="Loss gradient w.r.t. decoder parameters",
     paper_ref="Lemma 3.1 (Section 3.2; proof in Appendix A.1, Eqs. 9-12)",
     paper_wording=(
@@ -55,6 +58,9 @@ LEMMA_3_1 = _claim(
 LEMMA_3_2 = _claim(
     "lemma-3.2", "lemma_3_2",
     ref="Lemma 3.2",
+    section="Section 3",
+    order=320,
+    nav_title="Lemma 3.2: encoder gradient",
     title="Loss gradient w.r.t. encoder parameters",
     paper_ref="Lemma 3.2 (Section 3.2; proof in Appendix A.2, Eqs. 13-16)",
     paper_wording=(
@@ -74,6 +80,9 @@ LEMMA_3_2 = _claim(
 EQ_3 = _claim(
     "eq-3", "eq_3",
     ref="Eq. (3)",
+    section="Section 3",
+    order=330,
+    nav_title="Eq. (3): sum fusion Jacobian",
     title="Jacobian of sum fusion w.r.t. encoder parameters",
     paper_ref="Eq. (3) (Section 3.2)",
     paper_wording=(
@@ -93,6 +102,9 @@ EQ_3 = _claim(
 LEMMA_3_3 = _claim(
     "lemma-3.3", "lemma_3_3",
     ref="Lemma 3.3",
+    section="Section 3",
+    order=340,
+    nav_title="Lemma 3.3: concatenation Jacobian",
     title="Jacobian of concatenation fusion w.r.t. encoder parameters (block sparsity)",
     paper_ref="Lemma 3.3 (Section 3.2; proof in Appendix A.3, Eqs. 17-19)",
     paper_wording=(
@@ -113,6 +125,9 @@ LEMMA_3_3 = _claim(
 THM_3_3 = _claim(
     "thm-3.3", "thm_3_3",
     ref="Theorem 3.3",
+    section="Section 3",
+    order=370,
+    nav_title="Theorem 3.3: sum vs concatenation",
     title="Sum vs concatenation Lipschitz constants",
     paper_ref="Theorem 3.3 (Section 3.4; proof in Appendix B.3, Eqs. 39-43)",
     paper_wording=(
@@ -171,6 +186,9 @@ THM_3_3 = _claim(
 SEC_3_4 = _claim(
     "sec-3.4", "sec_3_4",
     ref="Section 3.4",
+    section="Section 3",
+    order=380,
+    nav_title="Section 3.4: equally Lipschitz fusion gradients",
     title="Fusion gradient w.r.t. encoder parameters: same Lipschitz constant under sum and concat",
     paper_ref="Section 3.4 (paragraph after Theorem 3.3)",
     paper_wording=(

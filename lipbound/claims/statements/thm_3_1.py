@@ -13,6 +13,9 @@ from .._ledger import ClaimStatement, ReadingStatement
 STATEMENT = ClaimStatement(
     id="thm-3.1",
     ref="Theorem 3.1",
+    section="Section 3",
+    order=350,
+    nav_title="Theorem 3.1: decoder-gradient Lipschitz constant",
     title="Lipschitz constant of the decoder gradient as a function of the input",
     paper_ref="Theorem 3.1 (Section 3.3; proof in Appendix B.1, Eqs. 20-29)",
     paper_wording=(

@@ -13,6 +13,9 @@ from .._ledger import ClaimStatement, ReadingStatement
 STATEMENT = ClaimStatement(
     id="thm-3.2",
     ref="Theorem 3.2",
+    section="Section 3",
+    order=360,
+    nav_title="Theorem 3.2: encoder-gradient Lipschitz constant",
     title="Lipschitz constant of the encoder gradient as a function of the input",
     paper_ref="Theorem 3.2 (Section 3.3; proof in Appendix B.2, Eqs. 30-38) and the paragraph after it",
     paper_wording=(

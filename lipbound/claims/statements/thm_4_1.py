@@ -7,6 +7,9 @@ from .._ledger import ClaimStatement, ReadingStatement
 STATEMENT = ClaimStatement(
     id="thm-4.1",
     ref="Theorem 4.1",
+    section="Section 4",
+    order=420,
+    nav_title="Theorem 4.1: attention Lipschitz constant",
     title="Lipschitz constant of the attention fusion on a bounded set",
     paper_ref="Theorem 4.1 (Section 4.2; proof in Appendix C.2, Steps 1-5)",
     paper_wording=(

@@ -7,6 +7,9 @@ from .._ledger import ClaimStatement, ReadingStatement
 STATEMENT = ClaimStatement(
     id="thm-4.2",
     ref="Theorem 4.2",
+    section="Section 4",
+    order=430,
+    nav_title="Theorem 4.2: attention Jacobian Lipschitz constant",
     title="Lipschitz constant of the attention Jacobian",
     paper_ref="Theorem 4.2 (Section 4.4; proof sketch in Appendix C.3)",
     paper_wording=(
