@@ -173,7 +173,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     _resolve_model_options(args)
 
     from .claims.empirical._source import use_results
-    from .claims.section3._zoo_cases import use_zoo
+    from .claims._shared.zoo_cases import use_zoo
 
     with use_zoo("none" if getattr(args, "model", None) else args.zoo), \
             (use_results(args.results) if args.results is not None else nullcontext()):  # --model replaces the zoo
@@ -260,9 +260,8 @@ def _check_inputs(args: argparse.Namespace, claims: list) -> dict:
     from .zoo import default_cache_dir
 
     default_cache_dir()  # a $LIPBOUND_CACHE that names a file is an error now, not after minutes of work
-    from .claims.empirical import EVALUATORS as EMPIRICAL
 
-    if any(c.id in EMPIRICAL for c in claims):
+    if any(c.statement.section == "Section 5" for c in claims):
         from .claims.empirical._source import check_results_env, load_results, use_results
 
         if args.results is None:
@@ -303,7 +302,7 @@ def _verify(args: argparse.Namespace) -> int:
     from ._io import atomic_write_json, atomic_write_text, json_safe
     from ._progress import Steps
     from .claims import CLAIMS, check_reading, get_claim
-    from .claims.section3._zoo_cases import prepare_zoo
+    from .claims._shared.zoo_cases import prepare_zoo
 
     claims = [get_claim(c) for c in args.claim] if args.claim else list(CLAIMS.values())
     from .claims._user_model import from_args, model_row

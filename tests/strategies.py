@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from lipbound.claims._cases import case_strategy, sample_autoencoder_case
-from lipbound.claims.section3.thm_3_3 import sample_bounds_case, sample_linear_case
+from lipbound.claims.thm_3_3.evaluators import sample_bounds_case, sample_linear_case
 
 seeds = st.integers(min_value=0, max_value=2**31 - 2)
 
@@ -36,6 +36,6 @@ FUSIONS = ["sum", "concat", "attention"]
 
 def attention_weight_cases():
     """A weights case for Theorems 4.1/4.2 (``sample_weights_case``)."""
-    from lipbound.claims.section4._cases import sample_weights_case
+    from lipbound.claims._shared.attention_cases import sample_weights_case
 
     return case_strategy(sample_weights_case)

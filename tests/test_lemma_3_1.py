@@ -7,7 +7,7 @@ from hypothesis import given, target
 from hypothesis import strategies as st
 
 from lipbound.claims import get_claim
-from lipbound.claims.section3 import lemma_3_1
+from lipbound.claims.lemma_3_1 import evaluators as lemma_3_1
 from strategies import FUSIONS, SMALL_CONCAT_CASE, autoencoder_cases
 
 

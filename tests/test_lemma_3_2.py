@@ -7,7 +7,7 @@ from hypothesis import given, target
 from hypothesis import strategies as st
 
 from lipbound.claims import get_claim
-from lipbound.claims.section3 import lemma_3_2
+from lipbound.claims.lemma_3_2 import evaluators as lemma_3_2
 from strategies import FUSIONS, SMALL_CONCAT_CASE, autoencoder_cases
 
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from lipbound.claims import Claim, check_claim
-from lipbound.claims.section4 import lemma_4_1 as L
-from lipbound.claims.statements.lemma_4_1 import STATEMENT
-from proofs.lemma_4_1 import PROOFS
+from lipbound.claims.lemma_4_1 import evaluators as L
+from lipbound.claims.lemma_4_1.statement import STATEMENT
+from lipbound.claims.lemma_4_1.proof import PROOFS
 from strategies import attention_weight_cases, seeds
 
 EV = L.EVALUATORS

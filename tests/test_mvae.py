@@ -373,7 +373,7 @@ def test_parallel_workers_equal_one_ensemble(data, tmp_path):
 
 # -- the claims' evaluators can fail -------------------------------------------------------------
 def test_kl_evaluators_on_sampled_gaussians():
-    from lipbound.claims.mvae import KL_EVALUATORS as EV
+    from lipbound.claims.mvae_kl_whole_vs_part.evaluators import EVALUATORS as EV
 
     rng = np.random.default_rng(0)
     for k in range(9):
@@ -386,7 +386,7 @@ def test_kl_evaluators_on_sampled_gaussians():
 
 def test_order_evaluator_catches_negative_kl(monkeypatch):
     """A KL that could be negative (a sign bug) must be refuted: flip the sign and the check fails."""
-    from lipbound.claims.mvae import _kl
+    from lipbound.claims.mvae_kl_whole_vs_part import evaluators as _kl
 
     monkeypatch.setattr(_kl, "gaussian_kl", lambda *a: -gaussian_kl(*a))
     case = {"family": "gaussian", "widths": [3, 2], "seed": 5, "scale": 1.0}
@@ -423,7 +423,7 @@ def _synthetic_study(*, vision_factor=0.2, c0_mse=0.05, active_c1=2, seeds=20, n
 
 
 def _statuses(monkeypatch, st):
-    from lipbound.claims.mvae import _findings
+    from lipbound.claims.mvae_findings import evaluators as _findings
 
     monkeypatch.setattr(_findings, "study", lambda: st)
     out = {}
@@ -455,7 +455,7 @@ def test_findings_evaluators_decide_both_ways(monkeypatch):
 
 
 def test_findings_label_states_the_effect_and_convergence(monkeypatch):
-    from lipbound.claims.mvae import _findings
+    from lipbound.claims.mvae_findings import evaluators as _findings
 
     st = _synthetic_study()
     st.data["runs"][0]["convergence"]["converged"] = False
@@ -492,7 +492,7 @@ def test_committed_study_is_the_original_model_with_20_seeds():
 
 
 def test_proofs_agree_with_ledger():
-    from proofs.mvae import PROOFS
+    from lipbound.claims.mvae_kl_whole_vs_part.proof import PROOFS
 
     assert PROOFS["additivity"]().proved is True
     assert PROOFS["single-whole-ge-part"]().proved is True

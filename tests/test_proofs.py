@@ -8,8 +8,8 @@ import sys
 import pytest
 import sympy as sp
 
-from proofs._autoencoder import build, grad
-from proofs._common import Steps, is_zero
+from lipbound.claims._shared.autoencoder_sympy import build, grad
+from lipbound.claims._proofs import Steps, is_zero
 
 
 def test_wrong_decoder_gradient_is_not_proved():
@@ -46,6 +46,19 @@ def test_is_zero_distinguishes():
 
 @pytest.mark.parametrize("module", ["lemma_3_1", "lemma_3_2", "eq_3", "lemma_3_3", "thm_3_3", "sec_3_4"])
 def test_proof_scripts_run_as_scripts(module):
-    res = subprocess.run([sys.executable, "-m", f"proofs.{module}"], capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", f"lipbound.claims.{module}.proof"], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "proved=True" in res.stdout and "DISAGREES" not in res.stdout
+
+
+def test_proofs_runner_runs_named_claims_and_refuses_unknown_ones():
+    """``python -m proofs CLAIM ...`` runs the proofs of the named claims from their folders (exit 0
+    when every result agrees with the ledger), says so for a claim without proofs, and exits 2
+    with a message for an unknown id."""
+    res = subprocess.run([sys.executable, "-m", "proofs", "eq-3", "lemma-3.3", "emp-variance"], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "eq-3 / formula: proved=True" in res.stdout and "lemma-3.3 / formula: proved=True" in res.stdout
+    assert "emp-variance: no sympy proofs" in res.stdout
+    bad = subprocess.run([sys.executable, "-m", "proofs", "no-such-claim"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown claim id 'no-such-claim'" in bad.stderr and "Traceback" not in bad.stderr

@@ -447,7 +447,7 @@ def test_zoo_choice_is_explicit_not_environmental(monkeypatch):
     it trains on (the CPU here: no CUDA)."""
     import torch
 
-    from lipbound.claims.section3._zoo_cases import use_zoo, zoo_cases, zoo_choice
+    from lipbound.claims._shared.zoo_cases import use_zoo, zoo_cases, zoo_choice
 
     monkeypatch.setenv("LIPBOUND_NO_ZOO", "1")
     assert zoo_choice() == "small" and zoo_cases()  # the environment variable is ignored
@@ -467,7 +467,7 @@ def test_paper_zoo_is_trained_up_front_with_an_estimate(tmp_path, monkeypatch):
     after an estimate from timed training steps; a second call finds them cached and says nothing."""
     from dataclasses import replace
 
-    from lipbound.claims.section3 import _zoo_cases
+    from lipbound.claims._shared import zoo_cases as _zoo_cases
     from lipbound.zoo import ZOO
 
     monkeypatch.setenv("LIPBOUND_CACHE", str(tmp_path / "cache"))

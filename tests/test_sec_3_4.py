@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 
 from lipbound.claims import get_claim
-from lipbound.claims.section3 import sec_3_4
+from lipbound.claims.sec_3_4 import evaluators as sec_3_4
 from lipbound.models import ConcatFusion, SumFusion
 from strategies import autoencoder_cases
 

@@ -12,9 +12,9 @@ from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from lipbound.claims import Claim, check_claim, check_reading
-from lipbound.claims.section4 import sec_4_5 as S
-from lipbound.claims.statements.sec_4_5 import STATEMENT
-from proofs.sec_4_5 import PROOFS
+from lipbound.claims.sec_4_5 import evaluators as S
+from lipbound.claims.sec_4_5.statement import STATEMENT
+from lipbound.claims.sec_4_5.proof import PROOFS
 from strategies import attention_weight_cases, seeds
 
 EV = S.EVALUATORS

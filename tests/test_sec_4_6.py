@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from lipbound.bounds import exact_lipschitz, paper_estimator
 from lipbound.claims import case_rng, check_reading, get_claim
-from lipbound.claims.section4 import sec_4_6 as S
+from lipbound.claims.sec_4_6 import evaluators as S
 
 EV = S.EVALUATORS
 CLAIM = get_claim("sec-4.6")

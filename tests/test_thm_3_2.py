@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from lipbound.claims._ledger import Claim
 from lipbound.claims._runner import check_claim
-from lipbound.claims.section3 import _gradient_lipschitz as GL
-from lipbound.claims.section3 import thm_3_2 as T
-from lipbound.claims.statements.thm_3_2 import STATEMENT
-from proofs.thm_3_2 import PROOFS
+from lipbound.claims._shared import gradient_lipschitz as GL
+from lipbound.claims.thm_3_2 import evaluators as T
+from lipbound.claims.thm_3_2.statement import STATEMENT
+from lipbound.claims.thm_3_2.proof import PROOFS
 from strategies import autoencoder_cases
 
 CLAIM = Claim(STATEMENT, T.EVALUATORS, PROOFS)

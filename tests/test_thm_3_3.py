@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from independent import exact_constants, mp_constants, numpy_constants
 from lipbound.claims import get_claim
-from lipbound.claims.section3 import thm_3_3 as T
+from lipbound.claims.thm_3_3 import evaluators as T
 from strategies import bounds_cases, linear_cases
 
 CLAIM = "thm-3.3"

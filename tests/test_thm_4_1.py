@@ -10,9 +10,9 @@ import torch
 from hypothesis import HealthCheck, find, given, settings, target
 
 from lipbound.claims import Claim, check_reading
-from lipbound.claims.section4 import _attention as A
-from lipbound.claims.section4 import thm_4_1
-from lipbound.claims.statements.thm_4_1 import STATEMENT
+from lipbound.claims._shared import attention as A
+from lipbound.claims.thm_4_1 import evaluators as thm_4_1
+from lipbound.claims.thm_4_1.statement import STATEMENT
 from lipbound.models import AttentionFusion
 from strategies import attention_weight_cases
 
@@ -161,7 +161,7 @@ def test_search_reaches_supremum(monkeypatch):
 
 def test_weight_search_keeps_family():
     """The weight search stays in the case's family (scalar 1 x 1, orthogonal zero pattern, rank one)."""
-    from lipbound.claims.section4._cases import family_parametrization
+    from lipbound.claims._shared.attention_cases import family_parametrization
 
     for fam, dims, k in [("orthogonal", [2, 3, 2], 3), ("low-rank", [2, 3], 2)]:
         case = {"family": fam, "M": len(dims), "k": k, "dims": dims, "scale": 1.0, "R": 1.0, "seed": 4}

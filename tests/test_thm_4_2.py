@@ -9,9 +9,9 @@ import torch
 from hypothesis import given, settings, target
 
 from lipbound.claims import Claim, check_reading
-from lipbound.claims.section4 import _attention as A
-from lipbound.claims.section4 import thm_4_2
-from lipbound.claims.statements.thm_4_2 import STATEMENT
+from lipbound.claims._shared import attention as A
+from lipbound.claims.thm_4_2 import evaluators as thm_4_2
+from lipbound.claims.thm_4_2.statement import STATEMENT
 from strategies import attention_weight_cases
 
 EV = thm_4_2.EVALUATORS

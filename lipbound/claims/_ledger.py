@@ -1,14 +1,15 @@
 """Types of the claim ledger: statements, evaluators, proof results, and the rows a check reports.
 
-A claim lives in three places, joined by :mod:`lipbound.claims._registry` (the layout follows
-cvxpy's atom / canonicalizer split):
+A claim lives in one folder, ``lipbound/claims/<folder>/`` (``thm-4.1`` in ``thm_4_1``), in three
+modules kept apart as cvxpy keeps an atom apart from its canonicalizer, and joined by
+:mod:`lipbound.claims._registry`, which finds the folder:
 
-* its **statement** (:class:`ClaimStatement`, in :mod:`lipbound.claims.statements`): the paper's
-  wording as recovered, lipbound's exact statement of each reading, assumptions, expected outcome;
-* its **numeric evaluator** (:class:`Evaluator`, in :mod:`lipbound.claims.section3`): how to draw a
-  case and decide whether the reading holds on it;
-* its **proof** (in the top-level :mod:`proofs` package): a sympy script per claim whose functions
-  return a :class:`ProofResult` per reading.
+* ``statement.py``, its **statement** (:class:`ClaimStatement`): the paper's wording as recovered,
+  lipbound's exact statement of each reading, assumptions, expected outcome;
+* ``evaluators.py``, its **numeric evaluators** (:class:`Evaluator`) and its case space: how to draw
+  a case and decide whether the reading holds on it;
+* ``proof.py``, its **proof**: sympy functions returning a :class:`ProofResult` per reading (``python
+  -m proofs`` runs them all).
 
 A reading may need data that lipbound does not ship (the iCub recordings of the ``mvae-*`` claims):
 its statement names it in :attr:`ReadingStatement.requires_data`, and an evaluator whose fixed cases

@@ -1,34 +1,30 @@
-"""The claim registry: joins each claim's statement, numeric evaluators and sympy proofs by id."""
+"""The claim registry: finds every claim's folder and joins its statement, evaluators and proofs by id.
+
+A claim is a sub-package of :mod:`lipbound.claims` with a ``statement.py`` (``STATEMENT``, a
+:class:`~lipbound.claims.ClaimStatement`), an ``evaluators.py`` (``EVALUATORS``: reading ->
+:class:`~lipbound.claims.Evaluator`) and, when sympy proves or refutes some reading, a ``proof.py``
+(``PROOFS``: reading -> callable returning a :class:`~lipbound.claims.ProofResult`). Adding a claim
+means adding such a folder (and its docs page): nothing here names a claim. The claims are ordered
+by :attr:`~lipbound.claims.ClaimStatement.order` (the paper's order); see
+``docs/devdocs/adding-a-claim.md``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 from collections.abc import Mapping
+from pathlib import Path
 
 from ..errors import UnknownClaimError
-from . import statements as st
-from ._ledger import Claim, DataNeed
-from .section3 import EQ3_EVALUATORS, LEMMA33_EVALUATORS, lemma_3_1, lemma_3_2, sec_3_4, thm_3_3
-from .section3 import thm_3_1, thm_3_2
-from .section4 import lemma_4_1, sec_4_5, sec_4_6, thm_4_1, thm_4_2
-from .statements import lemma_4_1 as st_l41
-from .statements import sec_4_5 as st_45
-from .statements import sec_4_6 as st_46
-from .statements import thm_3_1 as st_3_1
-from .statements import thm_3_2 as st_3_2
-from .statements import thm_4_1 as st_4_1
-from .statements import thm_4_2 as st_4_2
+from ._ledger import SECTIONS, Claim, DataNeed
 from .mvae import ICUB
-from .mvae import FINDINGS_EVALUATORS as mvae_findings
-from .mvae import KL_EVALUATORS as mvae_kl
-from .statements import mvae as st_mvae
-from .empirical import EVALUATORS as EMPIRICAL_EVALUATORS
-from .statements import empirical as st_emp
 
 
 class _LazyProofs(Mapping):
-    """The ``PROOFS`` dict of ``proofs.<module>``, imported on first use (the proof scripts import
-    lipbound themselves). Empty, so readings are "holds" at best, if the top-level ``proofs``
-    package is not importable."""
+    """The ``PROOFS`` dict of a claim's ``proof.py``, imported on first use (sympy proofs are slow to
+    import and are not needed to list or sample a claim)."""
 
     def __init__(self, module: str) -> None:
         self._module = module
@@ -36,14 +32,7 @@ class _LazyProofs(Mapping):
 
     def _load(self) -> dict:
         if self._proofs is None:
-            import importlib
-
-            try:
-                self._proofs = dict(importlib.import_module(f"proofs.{self._module}").PROOFS)
-            except ModuleNotFoundError as exc:
-                if exc.name not in ("proofs", f"proofs.{self._module}"):
-                    raise
-                self._proofs = {}
+            self._proofs = dict(importlib.import_module(self._module).PROOFS)
         return self._proofs
 
     def __getitem__(self, key):
@@ -54,10 +43,6 @@ class _LazyProofs(Mapping):
 
     def __len__(self) -> int:
         return len(self._load())
-
-
-def _proofs(module: str) -> Mapping:
-    return _LazyProofs(module)
 
 
 #: every data set a reading may need and lipbound does not ship, by name (see
@@ -73,28 +58,40 @@ def _check_data_names(claim: Claim) -> None:
                 raise ValueError(f"claim {claim.id}/{r.name} needs the data set {name!r}, which DATA_NEEDS does not declare")
 
 
+def claim_folders() -> list[str]:
+    """The names of the claim folders: sub-packages of :mod:`lipbound.claims` holding a ``statement.py``."""
+    here = Path(__file__).resolve().parent
+    return sorted(m.name for m in pkgutil.iter_modules([str(here)])
+                  if m.ispkg and not m.name.startswith("_") and (here / m.name / "statement.py").is_file())
+
+
+def load_claim(folder: str) -> Claim:
+    """The :class:`~lipbound.claims.Claim` of the folder ``lipbound/claims/<folder>/``, checked: its
+    statement lists it under a known section with a positive order, the folder is the one its id
+    names (``thm-4.1`` -> ``thm_4_1``), and the data sets it needs are declared. Raises ValueError
+    naming the folder otherwise. (:meth:`~lipbound.claims.Claim.validate`, which needs the proofs,
+    is run by the tests.)"""
+    pkg = f"{__package__}.{folder}"
+    statement = importlib.import_module(f"{pkg}.statement").STATEMENT
+    evaluators = importlib.import_module(f"{pkg}.evaluators").EVALUATORS
+    has_proof = importlib.util.find_spec(f"{pkg}.proof") is not None
+    claim = Claim(statement, evaluators, _LazyProofs(f"{pkg}.proof") if has_proof else {})
+    if statement.section not in SECTIONS or statement.order <= 0:
+        raise ValueError(f"claim folder {folder}: its statement needs a section (one of {', '.join(SECTIONS)}) and a "
+                         f"positive order; it has {statement.section!r} and {statement.order!r}")
+    expected_folder = statement.id.replace("-", "_").replace(".", "_")
+    if folder != expected_folder:
+        raise ValueError(f"claim folder {folder}: the claim {statement.id!r} belongs in the folder {expected_folder}")
+    _check_data_names(claim)
+    return claim
+
+
 def _build() -> dict[str, Claim]:
-    entries = [
-        Claim(st.LEMMA_3_1, lemma_3_1.EVALUATORS, _proofs("lemma_3_1")),
-        Claim(st.LEMMA_3_2, lemma_3_2.EVALUATORS, _proofs("lemma_3_2")),
-        Claim(st.EQ_3, EQ3_EVALUATORS, _proofs("eq_3")),
-        Claim(st.LEMMA_3_3, LEMMA33_EVALUATORS, _proofs("lemma_3_3")),
-        Claim(st_3_1.STATEMENT, thm_3_1.EVALUATORS, _proofs("thm_3_1")),
-        Claim(st_3_2.STATEMENT, thm_3_2.EVALUATORS, _proofs("thm_3_2")),
-        Claim(st.THM_3_3, thm_3_3.EVALUATORS, _proofs("thm_3_3")),
-        Claim(st.SEC_3_4, sec_3_4.EVALUATORS, _proofs("sec_3_4")),
-        Claim(st_l41.STATEMENT, lemma_4_1.EVALUATORS, _proofs("lemma_4_1")),
-        Claim(st_4_1.STATEMENT, thm_4_1.EVALUATORS, _proofs("thm_4_1")),
-        Claim(st_4_2.STATEMENT, thm_4_2.EVALUATORS, _proofs("thm_4_2")),
-        Claim(st_45.STATEMENT, sec_4_5.EVALUATORS, _proofs("sec_4_5")),
-        Claim(st_46.STATEMENT, sec_4_6.EVALUATORS, _proofs("sec_4_6")),
-        Claim(st_mvae.KL_WHOLE_VS_PART, mvae_kl, _proofs("mvae")),
-        Claim(st_mvae.FINDINGS, mvae_findings, {}),
-        *(Claim(s, EMPIRICAL_EVALUATORS[s.id], {}) for s in st_emp.EMPIRICAL),
-    ]
-    for c in entries:
-        _check_data_names(c)
+    entries = [load_claim(f) for f in claim_folders()]
     entries.sort(key=lambda c: c.statement.order)
+    orders = [c.statement.order for c in entries]
+    if len(set(orders)) != len(orders):
+        raise ValueError(f"two claims share an order: {sorted(orders)}")
     return {c.id: c for c in entries}
 
 

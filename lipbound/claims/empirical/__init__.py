@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._evaluators import EVALUATORS, SPECS, make_evaluator
+from ._evaluators import make_evaluator
 from ._source import (
     COMMITTED_RESULTS,
     RESULTS_ENV,
@@ -19,14 +19,22 @@ from ._source import (
     use_results,
 )
 
-__all__ = ["COMMITTED_RESULTS", "EVALUATORS", "RESULTS_ENV", "SPECS", "Results", "evaluate_results", "load_results",
+__all__ = ["COMMITTED_RESULTS", "RESULTS_ENV", "Results", "empirical_claims", "evaluate_results", "load_results",
            "make_evaluator", "results_source", "tiny_results_dir", "use_results"]
+
+
+def empirical_claims() -> list:
+    """The claims decided on training results: those of the ledger's "Section 5" (``emp-*``), in order."""
+    from .._registry import CLAIMS
+
+    return [c for c in CLAIMS.values() if c.statement.section == "Section 5"]
 
 
 def evaluate_results(path, *, examples: int = 50, seed: int = 0) -> list:
     """Ledger rows (:class:`~lipbound.claims.Row`) of every empirical reading on results dir ``path``;
     each row's detail names the data it was decided on."""
-    from .._registry import CLAIMS
+    import importlib
+
     from .._runner import check_reading
 
     from .._ledger import Row
@@ -34,12 +42,11 @@ def evaluate_results(path, *, examples: int = 50, seed: int = 0) -> list:
     rows = []
     with use_results(Path(path)):
         res = load_results()
-        for cid in EVALUATORS:
-            claim = CLAIMS.get(cid)
-            if claim is None:  # not registered (should not happen); skip rather than fail the sweep
-                continue
+        for claim in empirical_claims():
+            specs = importlib.import_module(f"lipbound.claims.{claim.id.replace('-', '_')}.evaluators").SPECS
+            cid = claim.id
             for r in claim.statement.readings:
-                spec = SPECS[cid][r.name]
+                spec = specs[r.name]
                 if not any(spec.applies(res, d) for d in res.datasets):  # no fallback here: say so
                     rows.append(Row(cid, r.name, "not-proven", r.expected, 0, None, None, 0.0, seed, spec.method,
                                     f"no data for this reading in {res.path} (fusions, trials, lambdas or "

@@ -1,4 +1,5 @@
-r"""Evaluators of the empirical claims (:mod:`lipbound.claims.statements.empirical`).
+r"""How the empirical claims (``emp-*``, Sections 5.4-5.9) are decided; each claim's folder
+(``lipbound/claims/emp_*/evaluators.py``) says which decision each of its readings uses.
 
 Each reading is decided **per dataset, on every trial at once** (:mod:`._stats`): the fusions'
 per-trial values are paired by trial index (the same seed), the effect the statement claims is
@@ -36,7 +37,7 @@ from ._source import Results, load_results
 from ._stats import describe, paired_bootstrap, paired_difference, paired_log_ratio, variance_ratio, verdict
 
 @dataclass(frozen=True)
-class _Spec:
+class Spec:
     """One reading: which datasets apply, and the decision on one dataset.
 
     ``decide(res, dataset) -> (verdict, measured, bound, info)`` with verdict ``supported``,
@@ -47,7 +48,7 @@ class _Spec:
     method: str
 
 
-def _results_for(spec: _Spec) -> tuple[Results, list[str]]:
+def _results_for(spec: Spec) -> tuple[Results, list[str]]:
     res = load_results()
     return res, [d for d in res.datasets if spec.applies(res, d)]
 
@@ -64,7 +65,7 @@ def combine(verdicts: list[str]) -> str:
     return "supported" if verdicts and all(v == "supported" for v in verdicts) else "inconclusive"
 
 
-def make_evaluator(spec: _Spec) -> Evaluator:
+def make_evaluator(spec: Spec) -> Evaluator:
     """An :class:`~lipbound.claims.Evaluator` for ``spec``: one fixed case per applicable dataset."""
 
     def fixed():
@@ -120,15 +121,15 @@ def _has_att_and(*others):
     return ok
 
 
-def _bimodal_or_more(res: Results, d: str) -> bool:
+def bimodal_or_more(res: Results, d: str) -> bool:
     return _has_att_and("sum", "concat")(res, d)
 
 
-def _trimodal(res: Results, d: str) -> bool:
+def trimodal_only(res: Results, d: str) -> bool:
     return len(res.modalities.get(d, ())) >= 3 and _has_att_and("sum", "concat")(res, d)
 
 
-def _att_lowest(submodule: str, metric: str, kind: str, factor: float = 1.0):
+def att_lowest(submodule: str, metric: str, kind: str, factor: float = 1.0):
     """Attention's (times ``factor``) per-trial value is below sum's and below concat's."""
 
     def decide(res: Results, d: str):
@@ -160,7 +161,7 @@ def _crossing(epochs: np.ndarray, curve: np.ndarray, level: float) -> float:
     return float("inf")
 
 
-def _fastest(res: Results, d: str):
+def att_fastest(res: Results, d: str):
     """Per trial, the epoch at which the training loss first reaches the level every fusion's
     trial-mean curve reaches (the largest final trial-mean loss); a trial that never reaches it
     counts as one epoch after its last (censored, stated in the record)."""
@@ -190,7 +191,7 @@ def _fastest(res: Results, d: str):
     return v, means["attention"], means[best], info
 
 
-def _variance(metric: str):
+def variance_decision(metric: str):
     def applies(res: Results, d: str) -> bool:
         return all(len(res.final_by_trial(d, f, "model", metric, "loss")) >= 2 for f in ("sum", "concat"))
 
@@ -206,7 +207,7 @@ def _variance(metric: str):
 
 
 # ---------------------------------------------------------------- detection
-def _det_applies(res: Results, d: str) -> bool:
+def det_applies(res: Results, d: str) -> bool:
     att = res.attention(d)
     return att is not None and all((d, f) in res.detection for f in ("sum", "concat", att))
 
@@ -216,7 +217,7 @@ def _det(res: Results, d: str) -> tuple[str, dict[str, dict[int, tuple[float, fl
     return att, {k: res.youden_by_trial(d, f) for k, f in (("sum", "sum"), ("concat", "concat"), ("attention", att))}
 
 
-def _det_youden(res: Results, d: str):
+def det_youden(res: Results, d: str):
     att, vals = _det(res, d)
     j = {k: {t: x[0] for t, x in v.items()} for k, v in vals.items()}
     comps = [_compare(f"Youden J attention vs {r}", j["attention"], j[r], "above", scale="difference")
@@ -231,7 +232,7 @@ def _det_youden(res: Results, d: str):
     return v, means[best], means["attention"], info
 
 
-def _det_both(res: Results, d: str):
+def det_both(res: Results, d: str):
     att, vals = _det(res, d)
     tpr = {k: {t: x[1] for t, x in v.items()} for k, v in vals.items()}
     fpr = {k: {t: x[2] for t, x in v.items()} for k, v in vals.items()}
@@ -251,7 +252,7 @@ def _det_both(res: Results, d: str):
 ABLATION_FUSION = "attention-regularized-scaled"
 
 
-def _lam_applies(res: Results, d: str) -> bool:
+def lam_applies(res: Results, d: str) -> bool:
     return len(res.lam_by_trial(d, ABLATION_FUSION, "model", "lipschitz", "lower")) >= 3
 
 
@@ -275,7 +276,7 @@ def _largest_log_step(m: np.ndarray) -> float:
     return float(np.max(np.diff(np.log(means))))
 
 
-def _lam_interior(res: Results, d: str):
+def lam_interior(res: Results, d: str):
     lams, m, trials = _lam_matrix(res, d, "model", "lipschitz", "lower")
     iv = paired_bootstrap(_interior_gap, [m], seed=0)
     v = verdict(iv, "below")
@@ -288,7 +289,7 @@ def _lam_interior(res: Results, d: str):
     return v, interior, ends, info
 
 
-def _lam_decreasing(res: Results, d: str):
+def lam_decreasing(res: Results, d: str):
     lams, m, trials = _lam_matrix(res, d, "model", "param_norm", "other")
     iv = paired_bootstrap(_largest_log_step, [m], seed=0)
     v = verdict(iv, "below")
@@ -299,62 +300,8 @@ def _lam_decreasing(res: Results, d: str):
     return v, worst, 1.0, info
 
 
-_LOW = "whole-model power-iteration lower bound (float64, deflated) at the final epoch"
-_HOW = ("per dataset, every trial: paired by trial index (same seed), 95% t interval of the mean log ratio; "
+LOWER_BOUND_METHOD = "whole-model power-iteration lower bound (float64, deflated) at the final epoch"
+HOW_RATIO = ("per dataset, every trial: paired by trial index (same seed), 95% t interval of the mean log ratio; "
         "supported if it excludes 1 on the claimed side for both rivals, not-supported if it does on the other side for one")
-_HOW_D = ("per dataset, every trial: paired by trial index, 95% t interval of the mean difference; supported if it "
+HOW_DIFFERENCE = ("per dataset, every trial: paired by trial index, 95% t interval of the mean difference; supported if it "
           "excludes 0 on the claimed side for every comparison, not-supported if it does on the other side for one")
-
-SPECS: dict[str, dict[str, _Spec]] = {
-    "emp-lipschitz": {
-        "lower-bound": _Spec(_bimodal_or_more, _att_lowest("model", "lipschitz", "lower"),
-                             f"{_LOW}: attention below sum and below concat; {_HOW}"),
-        "paper-estimator": _Spec(_bimodal_or_more, _att_lowest("model", "lipschitz", "heuristic"),
-                                 f"paper estimator (heuristic) of the whole model: attention below sum and concat; {_HOW}"),
-        "ten-times": _Spec(_bimodal_or_more, _att_lowest("model", "lipschitz", "heuristic", 10.0),
-                           f"10 x paper estimator of attention below sum and concat; {_HOW}"),
-    },
-    "emp-convergence": {
-        "fastest": _Spec(_bimodal_or_more, _fastest,
-                         "per trial, the interpolated epoch at which the training loss reaches the worst fusion's final "
-                         f"trial-mean level (a trial that never does: one epoch after its last); {_HOW_D}"),
-        "lowest-train-loss": _Spec(_bimodal_or_more, _att_lowest("model", "train_loss", "loss"),
-                                   f"final training loss: attention below sum and concat; {_HOW}"),
-        "lowest-test-loss": _Spec(_bimodal_or_more, _att_lowest("model", "test_loss", "loss"),
-                                  f"final test loss: attention below sum and concat; {_HOW}"),
-    },
-    "emp-variance": {
-        "test-loss": _Spec(*_variance("test_loss"),
-                           method="per dataset: sd over trials of the final test loss, concat / sum, 95% F interval; "
-                                  "supported if below 1, not-supported if above 1"),
-        "train-loss": _Spec(*_variance("train_loss"),
-                            method="per dataset: sd over trials of the final training loss, concat / sum, 95% F "
-                                   "interval; supported if below 1, not-supported if above 1"),
-    },
-    "emp-detection": {
-        "youden": _Spec(_det_applies, _det_youden,
-                        "per trial, mean over corruptions of TPR - FPR (kPCA + Mahalanobis, 95th percentile): attention "
-                        f"above sum and above concat; {_HOW_D}"),
-        "tpr-and-fpr": _Spec(_det_applies, _det_both,
-                             f"per trial mean TPR above and mean FPR below those of sum and of concat; {_HOW_D}"),
-    },
-    "emp-trimodal": {
-        "lowest-test-loss": _Spec(_trimodal, _att_lowest("model", "test_loss", "loss"),
-                                  f"datasets with >= 3 modalities, final test loss: attention below sum and concat; {_HOW}"),
-        "lowest-lipschitz": _Spec(_trimodal, _att_lowest("model", "lipschitz", "lower"),
-                                  f"datasets with >= 3 modalities, {_LOW}: attention below sum and concat; {_HOW}"),
-    },
-    "emp-lambda": {
-        "interior-optimum": _Spec(_lam_applies, _lam_interior,
-                                  f"{ABLATION_FUSION}: min over interior lambdas of the trial-mean {_LOW} minus its "
-                                  "smaller value at the two ends; 95% paired bootstrap interval over trials (seed 0); "
-                                  "supported if below 0, not-supported if above 0"),
-        "param-norm-decreasing": _Spec(_lam_applies, _lam_decreasing,
-                                       f"{ABLATION_FUSION}: largest log ratio of consecutive trial-mean parameter norms "
-                                       "(increasing lambda); 95% paired bootstrap interval over trials (seed 0); "
-                                       "supported if below 0, not-supported if above 0"),
-    },
-}
-
-#: claim id -> reading -> :class:`~lipbound.claims.Evaluator`
-EVALUATORS: dict[str, dict[str, Evaluator]] = {c: {r: make_evaluator(s) for r, s in rs.items()} for c, rs in SPECS.items()}

@@ -1,0 +1,8 @@
+"""``eq-3`` (Eq. (3)): Jacobian of sum fusion w.r.t. encoder parameters.
+
+One folder per claim: ``statement.py``, what it says (the paper's wording, lipbound's readings);
+``evaluators.py``, its case space (the seeded samplers the runner and the hypothesis tests share)
+and how a case is decided; ``proof.py``, its sympy proofs (``python -m
+lipbound.claims.eq_3.proof``). Its page is ``docs/claims/eq-3.md``. The registry
+(:mod:`lipbound.claims._registry`) finds the claim by this folder.
+"""

@@ -1,0 +1,8 @@
+"""``lemma-4.1`` (Lemma 4.1): Jacobian blocks of the attention fusion.
+
+One folder per claim: ``statement.py``, what it says (the paper's wording, lipbound's readings);
+``evaluators.py``, its case space (the seeded samplers the runner and the hypothesis tests share)
+and how a case is decided; ``proof.py``, its sympy proofs (``python -m
+lipbound.claims.lemma_4_1.proof``). Its page is ``docs/claims/lemma-4.1.md``. The registry
+(:mod:`lipbound.claims._registry`) finds the claim by this folder.
+"""
