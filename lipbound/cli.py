@@ -22,7 +22,7 @@ from typing import Any
 
 from . import __version__
 from ._args import int_range
-from .errors import LipboundError
+from .errors import ConfigurationError, LipboundError
 
 
 def expected_label(expected: bool | None, kind: str | None = None) -> str:
@@ -124,6 +124,8 @@ MAX_EXAMPLES = 100_000
 #: the largest ``verify --seed``: numpy seeds any non-negative integer, but 2**32 - 1 keeps every
 #: seed valid for every generator the cases may use (numpy's legacy seeding included)
 MAX_SEED = 2**32 - 1
+#: the environment variable naming the study ``mvae-findings`` is decided on (``verify --mvae-study`` overrides it)
+MVAE_STUDY_ENV = "LIPBOUND_MVAE_RESULTS"
 
 
 def _data_arg(text: str) -> tuple[str, str]:
@@ -156,7 +158,8 @@ def _resolve_model_options(args: argparse.Namespace) -> None:
         return
     given = [opt for opt, on in (
         ("--zoo/--no-zoo", args.zoo is not None), ("--examples", args.examples is not None),
-        ("--results", args.results is not None), ("--require-data", bool(args.require_data)),
+        ("--results", args.results is not None), ("--mvae-study", args.mvae_study is not None),
+        ("--require-data", bool(args.require_data)),
         ("--data NAME=DIR", any(n != "folder:" for n, _ in args.data or []))) if on]
     if given:
         raise LipboundError(
@@ -168,16 +171,8 @@ def _resolve_model_options(args: argparse.Namespace) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
-    _resolve_model_options(args)
-
-    from .claims.empirical._source import use_results
-    from .claims._shared.zoo_cases import use_zoo
-
-    with use_zoo("none" if getattr(args, "model", None) else args.zoo), \
-            (use_results(args.results) if args.results is not None else nullcontext()):  # --model replaces the zoo
-        return _verify(args)
+    _resolve_model_options(args)  # --model replaces the zoo, the sampled cases and the data sets
+    return _verify(args)
 
 
 def _report_dir(args: argparse.Namespace) -> str | None:
@@ -214,6 +209,8 @@ def _verify_command(args: argparse.Namespace) -> str:
         parts += ["--zoo", args.zoo]
     if args.results is not None:
         parts += ["--results", str(args.results)]
+    if args.mvae_study is not None:
+        parts += ["--mvae-study", str(args.mvae_study)]
     for name, folder in args.data or []:
         parts += ["--data", f"{name}={folder}"]
     if args.require_data:
@@ -251,27 +248,44 @@ def _check_outputs(args: argparse.Namespace) -> Any:
     return rd
 
 
-def _check_inputs(args: argparse.Namespace, claims: list) -> dict:
-    """Check, before any work, what the selected claims read: the cache folder, ``$LIPBOUND_RESULTS``
-    for the empirical claims, and the data sets the readings need (located once here and passed to
-    the runner). Returns the data locations."""
+def _check_inputs(args: argparse.Namespace, claims: list) -> Any:
+    """Check, before any work, what the selected claims read: the cache folder, the results of the
+    empirical claims (``--results``, else ``$LIPBOUND_RESULTS``), the MVAE study (``--mvae-study``,
+    else ``$LIPBOUND_MVAE_RESULTS``) and the data sets the readings need. Returns them as the run's
+    :class:`~lipbound.claims.Fixtures`, which the runner passes to the evaluators: the environment is
+    read here, once, and nowhere else."""
+    from .claims import Fixtures
     from .claims._runner import data_needs, locate_data
     from .errors import DataUnavailableError
     from .zoo import default_cache_dir
 
     default_cache_dir()  # a $LIPBOUND_CACHE that names a file is an error now, not after minutes of work
 
+    results = args.results
     if any(c.statement.section == "Section 5" for c in claims):
-        from .claims.empirical._source import check_results_env, load_results, use_results
+        from .claims.empirical._source import check_results_env, load_results
 
         if args.results is None:
-            check_results_env()
+            env = check_results_env()
+            results = str(env) if env is not None else None
         elif args.results != "tiny":  # the tiny sweep is made on first use; a folder or the committed ones must parse
-            with use_results(args.results):
-                try:
-                    load_results()
-                except LipboundError as exc:
-                    raise LipboundError(f"--results {args.results}: {exc}") from None
+            try:
+                load_results(args.results)
+            except LipboundError as exc:
+                raise LipboundError(f"--results {args.results}: {exc}") from None
+    study = args.mvae_study or os.environ.get(MVAE_STUDY_ENV) or None
+    if study is not None and any(c.id == "mvae-findings" for c in claims):
+        what = "--mvae-study" if args.mvae_study else f"${MVAE_STUDY_ENV}"
+        if not os.path.exists(study):
+            raise ConfigurationError(f"{what} {study}: no such file or folder; give a compact study file or a "
+                                     "`lipbound mvae train` folder")
+        if os.path.isfile(study):
+            from .claims.mvae import load_study
+
+            try:
+                load_study(study)
+            except LipboundError as exc:
+                raise ConfigurationError(f"{what}: {exc}") from None
     needs: dict[str, list[str]] = {}  # data set -> the readings that cannot do without it
     fixed: dict[str, list[str]] = {}  # data set -> the readings whose fixed cases are drawn from it
     for c in claims:
@@ -289,7 +303,7 @@ def _check_inputs(args: argparse.Namespace, claims: list) -> dict:
             raise DataUnavailableError("--require-data: " + "; ".join(
                 f"{', '.join(needs.get(loc.need.name) or fixed[loc.need.name])} {loc.absent_message()}"
                 for loc in absent) + ". Without --require-data such readings are reported as skipped")
-    return data
+    return Fixtures(zoo=args.zoo, results=results or "committed", mvae_study=study, data=data)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -302,23 +316,25 @@ def _verify(args: argparse.Namespace) -> int:
     from ._io import atomic_write_json, atomic_write_text, json_safe
     from ._progress import Steps
     from .claims import CLAIMS, check_reading, get_claim
+    from .claims import Fixtures
     from .claims._shared.zoo_cases import prepare_zoo
 
     claims = [get_claim(c) for c in args.claim] if args.claim else list(CLAIMS.values())
     from .claims._user_model import from_args, model_row
 
     user = from_args(args)  # --model: the user's model, mapped to encoders/fusion/decoders (exit 2 if it cannot be)
-    data = _check_inputs(args, claims) if user is None else {}
+    fixtures = _check_inputs(args, claims) if user is None else Fixtures(zoo="none")
     to_stdout = args.json == "-"
     console = Console(stderr=to_stdout, width=None if sys.stdout.isatty() else 120)
     jobs = [(c, r.name) for c in claims for r in c.statement.readings]
     rows = []
     t0 = time.perf_counter()
     with Steps(len(jobs), "lipbound verify") as steps:
-        prepare_zoo(steps.say if not steps.tty else (lambda line: print(f"lipbound verify: {line}", file=sys.stderr)))
+        prepare_zoo(fixtures.zoo,
+                    steps.say if not steps.tty else (lambda line: print(f"lipbound verify: {line}", file=sys.stderr)))
         for claim, reading in jobs:
             steps.start(f"{claim.id} / {reading}")
-            row = (check_reading(claim, reading, examples=args.examples, seed=args.seed, data=data) if user is None
+            row = (check_reading(claim, reading, examples=args.examples, seed=args.seed, fixtures=fixtures) if user is None
                    else model_row(user, claim, reading, seed=args.seed))
             rows.append(json_safe(row.as_dict()))
             steps.done(f"{claim.id} / {reading}", f"{row.status}, {row.cases} cases ({row.seconds:.1f} s)")
@@ -434,6 +450,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         "lipbound reproduce, 'committed' (the medium preset's sweep shipped with lipbound; the default "
                         "unless $LIPBOUND_RESULTS is set) or 'tiny' (a built-in 3-epoch sweep on vector data, trained "
                         "on first use: a smoke test, not evidence)")
+    v.add_argument("--mvae-study", metavar="PATH", default=None,
+                   help="the study the mvae-findings claim is decided on: a compact study file or a `lipbound mvae "
+                        f"train` folder (default: ${MVAE_STUDY_ENV} when set, else the committed study)")
     v.add_argument("--no-zoo", action="store_const", const="none", dest="zoo",
                    help="the same as --zoo none: generated cases only (no training)")
     v.add_argument("--report", metavar="DIR",

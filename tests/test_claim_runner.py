@@ -24,7 +24,7 @@ def toy(*, ratios=(), fixed=(), witness=None, proof=None, expected=True, label="
 
     ev = Evaluator(sample=lambda rng, k: {"k": k, "ratio": ratios[k], "tag": "sampled"}, evaluate=evaluate,
                    method="toy method",
-                   fixed_cases=(lambda: [{"k": f"f{i}", "ratio": r, "tag": "fixed"} for i, r in enumerate(fixed)])
+                   fixed_cases=(lambda fx: [{"k": f"f{i}", "ratio": r, "tag": "fixed"} for i, r in enumerate(fixed)])
                    if fixed else None,
                    witness=(lambda: {"k": "w", "ratio": witness, "tag": "witness"}) if witness is not None else None)
     st = ClaimStatement("toy", "toy", "Toy", "none", "x", (), (ReadingStatement("r", "ratio <= 1", expected),),
@@ -176,11 +176,9 @@ def test_seconds_is_the_time_spent():
 
 
 def test_a_reading_whose_data_is_absent_is_skipped_and_says_how_it_would_be_checked():
-    from contextlib import nullcontext
-
     from lipbound.claims._ledger import DataLocation, DataNeed
 
-    need = DataNeed("toy", "the toy data", "put it in ./toy", lambda path: (None, "./toy"), lambda path: nullcontext())
+    need = DataNeed("toy", "the toy data", "put it in ./toy", lambda path: (None, "./toy"))
     st = ClaimStatement("toy", "toy", "Toy", "none", "x", (),
                         (ReadingStatement("r", "s", True, requires_data=("toy",)),), "d", "p", "t")
     ev = Evaluator(lambda rng, k: {"ratio": 2.0}, lambda c: Outcome(False, 2.0, 1.0), "toy method")

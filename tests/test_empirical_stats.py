@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lipbound.claims import check_reading, get_claim
-from lipbound.claims.empirical import use_results
+from lipbound.claims import Fixtures
 from lipbound.claims.empirical._stats import (
     paired_bootstrap,
     paired_difference,
@@ -113,8 +113,7 @@ def _write(path: Path, fus: dict[str, list[float]], *, lam_curve=None, det_good=
 
 
 def _status(path: Path, cid: str, reading: str):
-    with use_results(path):
-        return check_reading(get_claim(cid), reading, examples=5, seed=0)
+    return check_reading(get_claim(cid), reading, examples=5, seed=0, fixtures=Fixtures(results=str(path)))
 
 
 def test_clear_effect_holds_with_its_interval(tmp_path):

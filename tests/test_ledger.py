@@ -6,7 +6,6 @@ here on a toy data set."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -118,28 +117,17 @@ def test_claim_joins_statement_evaluators_and_proofs(claim_id):
 
 
 def _toy(requires=(), fixed_data=(), fixed=None, evaluate=None):
-    """A one-reading claim needing the data set ``toy``, and the ``toy`` DataNeed with a record of
-    the folders its ``use`` is active for."""
-    active: list[Path] = []
-
-    @contextmanager
-    def use(folder):
-        active.append(folder)
-        try:
-            yield
-        finally:
-            active.pop()
-
-    need = DataNeed("toy", "the toy data", "put it in ./toy", lambda path: (None, "./toy"), use)
+    """A one-reading claim needing the data set ``toy``, and the ``toy`` DataNeed."""
+    need = DataNeed("toy", "the toy data", "put it in ./toy", lambda path: (None, "./toy"))
     st = ClaimStatement("toy", "toy", "Toy", "none", "x", (), (ReadingStatement("r", "0 <= 1", True, requires_data=requires),),
                         "docs/x.md", "proofs/x.py", "tests/x.py")
     ev = Evaluator(sample=lambda rng, k: {"k": k}, evaluate=evaluate or (lambda c: Outcome(True, 0.0, 1.0)),
                    method="toy", fixed_cases=fixed, fixed_cases_data=fixed_data)
-    return Claim(st, {"r": ev}), need, active
+    return Claim(st, {"r": ev}), need
 
 
 def test_a_reading_whose_data_is_absent_is_skipped_not_checked():
-    claim, need, _ = _toy(requires=("toy",), evaluate=lambda c: pytest.fail("a case was evaluated"))
+    claim, need = _toy(requires=("toy",), evaluate=lambda c: pytest.fail("a case was evaluated"))
     row = check_reading(claim, "r", examples=3, data={"toy": DataLocation(need, None, "./toy")})
     assert "skipped" in STATUSES
     assert row.status == "skipped" and row.cases == 0 and row.tightest_ratio is None and row.proof is None
@@ -147,21 +135,30 @@ def test_a_reading_whose_data_is_absent_is_skipped_not_checked():
     assert row.as_dict()["status"] == "skipped" and not row.unexpected
 
 
-def test_a_reading_reads_its_data_from_the_location_passed_in(tmp_path):
+def test_the_fixed_cases_get_the_data_location_in_the_fixtures_passed_in(tmp_path):
+    """The runner hands the located data to ``fixed_cases`` in its Fixtures (explicitly, no module
+    state); the cases carry the folder, so ``evaluate`` reads it from the case alone."""
+    from lipbound.claims import Fixtures
+
     seen = []
 
+    def fixed(fixtures):
+        assert isinstance(fixtures, Fixtures) and fixtures.zoo == "none"
+        return [{"folder": str(fixtures.data_folder("toy"))}] * 2
+
     def evaluate(case):
-        seen.append(list(active))
+        seen.append(case.get("folder"))
         return Outcome(True, 0.5, 1.0)
 
-    claim, need, active = _toy(requires=("toy",), evaluate=evaluate)
-    row = check_reading(claim, "r", examples=3, data={"toy": DataLocation(need, tmp_path, str(tmp_path))})
-    assert row.status == "holds" and row.cases == 3
-    assert seen == [[tmp_path]] * 3 and active == []  # inside use(tmp_path) for every case, and only then
+    claim, need = _toy(requires=("toy",), fixed_data=("toy",), fixed=fixed, evaluate=evaluate)
+    row = check_reading(claim, "r", examples=3, fixtures=Fixtures(zoo="none"),
+                        data={"toy": DataLocation(need, tmp_path, str(tmp_path))})
+    assert row.status == "holds" and row.cases == 5
+    assert seen == [str(tmp_path)] * 2 + [None] * 3  # the fixed cases name the folder; the sampled ones need none
 
 
 def test_fixed_cases_whose_data_is_absent_are_left_out_and_said_so():
-    claim, need, _ = _toy(fixed_data=("toy",), fixed=lambda: pytest.fail("the fixed cases were drawn"))
+    claim, need = _toy(fixed_data=("toy",), fixed=lambda fx: pytest.fail("the fixed cases were drawn"))
     row = check_reading(claim, "r", examples=4, data={"toy": DataLocation(need, None, "./toy")})
     assert row.status == "holds" and row.cases == 4
     assert row.detail.endswith("; the fixed cases were left out: needs the toy data, which is absent (looked in ./toy); "

@@ -425,10 +425,12 @@ def _synthetic_study(*, vision_factor=0.2, c0_mse=0.05, active_c1=2, seeds=20, n
 def _statuses(monkeypatch, st):
     from lipbound.claims.mvae_findings import evaluators as _findings
 
-    monkeypatch.setattr(_findings, "study", lambda: st)
+    from lipbound.claims import Fixtures
+
+    monkeypatch.setattr(_findings, "study", lambda case=None: st)
     out = {}
     for name, ev in _findings.EVALUATORS.items():
-        cases = [ev.evaluate(c) for c in ev.fixed_cases()]
+        cases = [ev.evaluate(c) for c in ev.fixed_cases(Fixtures())]
         out[name] = ("opposite" if any(c.decided and not c.ok for c in cases) else
                      "supported" if all(c.ok for c in cases) else "inconclusive")
         assert all(" seeds, " in c.label for c in cases)
@@ -459,7 +461,7 @@ def test_findings_label_states_the_effect_and_convergence(monkeypatch):
 
     st = _synthetic_study()
     st.data["runs"][0]["convergence"]["converged"] = False
-    monkeypatch.setattr(_findings, "study", lambda: st)
+    monkeypatch.setattr(_findings, "study", lambda case=None: st)
     out = _findings.EVALUATORS["const0-beats-const1"].evaluate({})
     assert out.ok and "ratio" in out.label and "95% CI" in out.label and "20 seeds" in out.label
     assert "39/40 runs converged" in out.label and "10 epochs" in out.label

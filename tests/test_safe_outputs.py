@@ -442,24 +442,22 @@ def test_ledger_caches_are_keyed_by_configuration_and_version(monkeypatch):
 
 
 def test_zoo_choice_is_explicit_not_environmental(monkeypatch):
-    """--zoo small|paper|none selects the trained models through use_zoo, not an environment
-    variable: LIPBOUND_NO_ZOO no longer does anything, and a paper-size zoo case names the device
-    it trains on (the CPU here: no CUDA)."""
+    """--zoo small|paper|none selects the trained models through the run's Fixtures, passed to the
+    evaluators, not an environment variable: LIPBOUND_NO_ZOO does nothing, and a paper-size zoo case
+    names the device it trains on (the CPU here: no CUDA)."""
     import torch
 
-    from lipbound.claims._shared.zoo_cases import use_zoo, zoo_cases, zoo_choice
+    from lipbound.claims import Fixtures
+    from lipbound.claims._shared.zoo_cases import zoo_cases
 
     monkeypatch.setenv("LIPBOUND_NO_ZOO", "1")
-    assert zoo_choice() == "small" and zoo_cases()  # the environment variable is ignored
-    with use_zoo("none"):
-        assert zoo_cases() == []
-    with use_zoo("paper"):
-        cases = zoo_cases()
-        assert cases and all(c["zoo"].startswith("paper-") for c in cases)
-        assert {c["device"] for c in cases} == {"cuda" if torch.cuda.is_available() else "cpu"}
+    assert Fixtures().zoo == "small" and zoo_cases(Fixtures())  # the environment variable is ignored
+    assert zoo_cases(Fixtures(zoo="none")) == []
+    cases = zoo_cases(Fixtures(zoo="paper"))
+    assert cases and all(c["zoo"].startswith("paper-") for c in cases)
+    assert {c["device"] for c in cases} == {"cuda" if torch.cuda.is_available() else "cpu"}
     with pytest.raises(Exception, match="unknown zoo"):
-        with use_zoo("huge"):
-            pass
+        Fixtures(zoo="huge")
 
 
 def test_paper_zoo_is_trained_up_front_with_an_estimate(tmp_path, monkeypatch):
@@ -472,14 +470,15 @@ def test_paper_zoo_is_trained_up_front_with_an_estimate(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LIPBOUND_CACHE", str(tmp_path / "cache"))
     small = {"paper-mini": replace(ZOO["sum-tanh"], name="paper-mini", epochs=2, device="cuda")}
-    monkeypatch.setattr(_zoo_cases, "zoo_table", lambda: small)
+    monkeypatch.setattr(_zoo_cases, "zoo_table", lambda zoo: small)
     lines: list[str] = []
-    with _zoo_cases.use_zoo("paper"):
-        _zoo_cases.prepare_zoo(lines.append)
-        assert any("estimated training time: about" in ln for ln in lines)
-        assert any(ln.startswith("training paper-mini on ") for ln in lines)
-        n = len(lines)
-        _zoo_cases.prepare_zoo(lines.append)  # cached now: nothing to train, nothing said
-        assert len(lines) == n
+    _zoo_cases.prepare_zoo("small", lines.append)  # the small zoo trains on first use: nothing up front
+    assert lines == []
+    _zoo_cases.prepare_zoo("paper", lines.append)
+    assert any("estimated training time: about" in ln for ln in lines)
+    assert any(ln.startswith("training paper-mini on ") for ln in lines)
+    n = len(lines)
+    _zoo_cases.prepare_zoo("paper", lines.append)  # cached now: nothing to train, nothing said
+    assert len(lines) == n
     est = _zoo_cases.estimate_training_seconds(ZOO["sum-tanh"], "cpu")
     assert 0 < est < float("inf")

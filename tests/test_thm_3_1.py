@@ -12,6 +12,7 @@ import torch
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
+from lipbound.claims import Fixtures
 from lipbound.claims._ledger import Claim
 from lipbound.claims._runner import check_claim
 from lipbound.claims._shared import gradient_lipschitz as GL
@@ -162,7 +163,7 @@ def test_check_claim_end_to_end():
 
 def test_trained_models():
     """The zoo's smooth MLP models (trained on first use, cached): our bound holds with B = 3."""
-    cases = GL.trained_cases()
+    cases = GL.trained_cases(Fixtures())
     assert {c["zoo"] for c in cases} == {"sum-tanh", "attention-tanh", "concat3-tanh"}
     for case in cases:
         assert T.EVALUATORS["our-bound"].evaluate(case).ok, case

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
+from lipbound.claims import Fixtures
 from lipbound.claims._ledger import Claim
 from lipbound.claims._runner import check_claim
 from lipbound.claims._shared import gradient_lipschitz as GL
@@ -140,7 +141,7 @@ def test_check_claim_end_to_end():
 
 
 def test_trained_models():
-    for case in GL.trained_cases():
+    for case in GL.trained_cases(Fixtures()):
         assert T.EVALUATORS["our-bound"].evaluate(case).ok, case
 
 

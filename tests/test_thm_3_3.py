@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, find, given, settings, target
 from hypothesis import strategies as st
 
 from independent import exact_constants, mp_constants, numpy_constants
+from lipbound.claims import Fixtures
 from lipbound.claims import get_claim
 from lipbound.claims.thm_3_3 import evaluators as T
 from strategies import bounds_cases, linear_cases
@@ -124,7 +125,7 @@ def test_shared_reading_fails_for_anticorrelated_encoders():
 
 def test_trained_encoders_pointwise():
     """True-separate on the trained zoo encoders' Jacobians (the pointwise form implies the global one)."""
-    cases = T._trained_cases("separate")
+    cases = T._trained_cases(Fixtures(), "separate")
     assert cases, "the zoo has no MLP models"
     for case in cases:
         for reading in ("true-separate", "concat-le-l2", "sum-subadditive"):

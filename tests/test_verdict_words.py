@@ -25,7 +25,7 @@ def toy(kind, *, ratios=(), fixed=(), witness=None, expected=False, proof=None):
         return Outcome(r <= 1.0, r, 1.0, {"k": case["k"]}, label=f"case {case['k']}")
 
     ev = Evaluator(sample=lambda rng, k: {"k": k, "ratio": ratios[k]}, evaluate=evaluate, method="toy",
-                   fixed_cases=(lambda: [{"k": f"f{i}", "ratio": r} for i, r in enumerate(fixed)]) if fixed else None,
+                   fixed_cases=(lambda fx: [{"k": f"f{i}", "ratio": r} for i, r in enumerate(fixed)]) if fixed else None,
                    witness=(lambda: {"k": "w", "ratio": witness}) if witness is not None else None)
     reading = ReadingStatement("r", "ratio <= 1", expected, kind=kind)
     st = ClaimStatement("toy", "toy", "Toy", "none", "x", (), (reading,), "docs/x.md", "proofs/x.py", "tests/x.py")

@@ -5,6 +5,7 @@
 ['proof-bounds', 'proof-bounds-equality']
 """
 
+from ._fixtures import Fixtures
 from ._ledger import (
     STATUSES,
     Claim,
@@ -29,6 +30,7 @@ __all__ = [
     "DataLocation",
     "DataNeed",
     "Evaluator",
+    "Fixtures",
     "Outcome",
     "ProofResult",
     "ReadingStatement",

@@ -14,15 +14,15 @@ modules kept apart as cvxpy keeps an atom apart from its canonicalizer, and join
 A reading may need data that lipbound does not ship (the iCub recordings of the ``mvae-*`` claims):
 its statement names it in :attr:`ReadingStatement.requires_data`, and an evaluator whose fixed cases
 are drawn from it names it in :attr:`Evaluator.fixed_cases_data`. Each name is a :class:`DataNeed`
-of :data:`lipbound.claims._registry.DATA_NEEDS`, located once per run (:class:`DataLocation`); a
-reading whose data is absent is reported ``skipped``, with why and how to get the data.
+of :data:`lipbound.claims._registry.DATA_NEEDS`, located once per run (:class:`DataLocation`) and
+handed to the evaluators in the run's :class:`~lipbound.claims.Fixtures`; a reading whose data is
+absent is reported ``skipped``, with why and how to get the data.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -197,8 +197,12 @@ class Evaluator:
             training runs, not draws).
         evaluate: ``evaluate(case) -> Outcome``.
         method: one line saying how a case is decided (norms used, dtype, tolerance).
-        fixed_cases: cases always evaluated before the sampled ones (e.g. trained zoo models),
-            given as a callable so that building them (training) happens only when checked.
+        fixed_cases: ``fixed_cases(fixtures) -> cases``: cases always evaluated before the sampled
+            ones (trained zoo models, datasets of training results, runs of a study), drawn from
+            the :class:`~lipbound.claims.Fixtures` the runner passes (never from the environment
+            or module state), and given as a callable so that building them (training) happens
+            only when checked. Each case names what it was drawn from (the zoo model, the results
+            directory, the data folder), so that ``evaluate`` needs nothing else.
         witness: the ledger's concrete counterexample for a reading expected to fail, or None.
         fixed_cases_data: names of the data sets (:class:`DataNeed` names) the fixed cases are drawn from; when one
             is absent the fixed cases are left out (the sampled cases still decide the reading) and
@@ -208,7 +212,7 @@ class Evaluator:
     sample: Callable[[np.random.Generator, int], dict[str, Any]] | None
     evaluate: Callable[[dict[str, Any]], Outcome]
     method: str
-    fixed_cases: Callable[[], list[dict[str, Any]]] | None = None
+    fixed_cases: Callable[[Any], list[dict[str, Any]]] | None = None
     witness: Callable[[], dict[str, Any]] | None = None
     fixed_cases_data: tuple[str, ...] = ()
 
@@ -225,15 +229,12 @@ class DataNeed:
         locate: ``locate(path) -> (folder or None, where looked)``: with ``path``, looks there only;
             with None, in the default places (an environment variable, a default folder). Raises
             :class:`~lipbound.errors.LipboundError` when the data is there but unreadable.
-        use: ``use(folder)``: a context manager inside which the evaluators read the data from
-            ``folder`` (the location resolved once per run, passed explicitly).
     """
 
     name: str
     what: str
     how_to_get: str
     locate: Callable[[str | None], tuple[Path | None, str]]
-    use: Callable[[Path], AbstractContextManager[Any]]
 
 
 @dataclass(frozen=True)
@@ -252,8 +253,7 @@ class DataLocation:
     def absent_message(self) -> str:
         """Why the data is missing and how to get it, in one sentence.
 
-        >>> from contextlib import nullcontext
-        >>> n = DataNeed("toy", "the toy data", "put it in ./toy", lambda p: (None, "./toy"), nullcontext)
+        >>> n = DataNeed("toy", "the toy data", "put it in ./toy", lambda p: (None, "./toy"))
         >>> DataLocation(n, None, "./toy").absent_message()
         'needs the toy data, which is absent (looked in ./toy); put it in ./toy'
         """

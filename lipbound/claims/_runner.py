@@ -29,11 +29,11 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 
+from ._fixtures import Fixtures
 from ._ledger import CASES_DATA_CAP, Claim, DataLocation, Outcome, ProofResult, Row
 
 
@@ -119,18 +119,24 @@ def check_reading(
     seed: int = 0,
     with_fixed: bool = True,
     on_case: Callable[[], None] | None = None,
+    fixtures: Fixtures | None = None,
     data: Mapping[str, DataLocation] | None = None,
 ) -> Row:
     """Check one reading of ``claim`` on ``examples`` sampled cases (plus fixed cases and witness).
 
-    ``data``: where the data sets the reading needs were located (:func:`locate_data`, called once
-    per run by ``lipbound verify``); a needed name it lacks is located here. A reading whose data is
-    absent is not checked: its row is ``skipped`` (see the module docstring)."""
+    ``fixtures``: what the fixed cases are drawn from (:class:`~lipbound.claims.Fixtures`: the zoo,
+    the results of the empirical claims, the MVAE study, the located data sets), passed to the
+    evaluator's ``fixed_cases``; the defaults when None. ``data``: more located data sets
+    (:func:`locate_data`, called once per run by ``lipbound verify``), added to the fixtures'; a
+    needed name neither has is located here. A reading whose data is absent is not checked: its
+    row is ``skipped`` (see the module docstring)."""
     stmt = claim.statement.reading(reading)
     ev = claim.evaluators.get(reading)
     needs, fixed_needs = data_needs(claim, reading)
-    data = dict(data or {})
+    fixtures = (fixtures or Fixtures()).with_data(data or {})
+    data = dict(fixtures.data)
     data.update(locate_data([n for n in (*needs, *fixed_needs) if n not in data]))
+    fixtures = fixtures.with_data(data)
     absent = [data[n] for n in needs if not data[n].present]
     if absent:
         return _skipped_row(claim, reading, seed, ev.method if ev is not None else "symbolic only", absent)
@@ -147,45 +153,41 @@ def check_reading(
     counts: dict[str, list[int]] = {}  # source -> [held, decided]
     held_label = ""  # the first decided fixed case's label: a tendency that holds says on what data
     left_out = ""
-    with ExitStack() as using:
-        for name in dict.fromkeys((*needs, *fixed_needs)):
-            if data[name].present:
-                using.enter_context(data[name].need.use(data[name].path))
-        sources: list[tuple[str, Iterable[dict[str, Any]]]] = []
-        if ev is not None and with_fixed and ev.fixed_cases is not None:
-            if fixed_absent:
-                left_out = "; the fixed cases were left out: " + "; ".join(loc.absent_message() for loc in fixed_absent)
+    sources: list[tuple[str, Iterable[dict[str, Any]]]] = []
+    if ev is not None and with_fixed and ev.fixed_cases is not None:
+        if fixed_absent:
+            left_out = "; the fixed cases were left out: " + "; ".join(loc.absent_message() for loc in fixed_absent)
+        else:
+            sources.append(("fixed", ev.fixed_cases(fixtures)))
+    if ev is not None and ev.sample is not None:
+        sources.append(("sampled", (ev.sample(case_rng(seed, claim.id, reading, k), k) for k in range(examples))))
+        if ev.witness is not None:
+            sources.append(("witness", [ev.witness()]))
+    for source, cases in sources:
+        for case in cases:
+            out = ev.evaluate(case)
+            n_cases += 1
+            r = out.ratio
+            if len(cases_data) < CASES_DATA_CAP:
+                cases_data.append({"measured": float(out.measured), "bound": float(out.bound),
+                                   "ok": bool(out.ok), "label": out.label or source,
+                                   **({} if out.decided else {"decided": False})})
+            worst_ratio = r if worst_ratio is None else max(worst_ratio, r)
+            if not out.decided:
+                undecided.append(out.label or source)
             else:
-                sources.append(("fixed", ev.fixed_cases()))
-        if ev is not None and ev.sample is not None:
-            sources.append(("sampled", (ev.sample(case_rng(seed, claim.id, reading, k), k) for k in range(examples))))
-            if ev.witness is not None:
-                sources.append(("witness", [ev.witness()]))
-        for source, cases in sources:
-            for case in cases:
-                out = ev.evaluate(case)
-                n_cases += 1
-                r = out.ratio
-                if len(cases_data) < CASES_DATA_CAP:
-                    cases_data.append({"measured": float(out.measured), "bound": float(out.bound),
-                                       "ok": bool(out.ok), "label": out.label or source,
-                                       **({} if out.decided else {"decided": False})})
-                worst_ratio = r if worst_ratio is None else max(worst_ratio, r)
-                if not out.decided:
-                    undecided.append(out.label or source)
-                else:
-                    if source == "fixed" and out.label and not held_label:
-                        held_label = out.label
-                    tally = counts.setdefault(source, [0, 0])
-                    tally[0] += bool(out.ok)
-                    tally[1] += 1
-                if out.decided and not out.ok:
-                    # prefer a counterexample found by search over the ledger's witness, then the largest ratio
-                    rank = (source != "witness", r)
-                    if worst_fail is None or rank > worst_rank:
-                        worst_fail, fail_source, worst_rank = out, source, rank
-                if on_case is not None:
-                    on_case()
+                if source == "fixed" and out.label and not held_label:
+                    held_label = out.label
+                tally = counts.setdefault(source, [0, 0])
+                tally[0] += bool(out.ok)
+                tally[1] += 1
+            if out.decided and not out.ok:
+                # prefer a counterexample found by search over the ledger's witness, then the largest ratio
+                rank = (source != "witness", r)
+                if worst_fail is None or rank > worst_rank:
+                    worst_fail, fail_source, worst_rank = out, source, rank
+            if on_case is not None:
+                on_case()
     held = held_on(counts) if stmt.kind == "tendency" else None
     if worst_fail is not None:
         status = stmt.failure_status
@@ -241,13 +243,15 @@ def check_reading(
 
 
 def check_claim(claim: Claim, *, examples: int = 50, seed: int = 0, with_fixed: bool = True,
-                on_case: Callable[[], None] | None = None,
+                on_case: Callable[[], None] | None = None, fixtures: Fixtures | None = None,
                 data: Mapping[str, DataLocation] | None = None) -> list[Row]:
-    """Check every reading of ``claim``; one :class:`Row` per reading, in ledger order. ``data`` as
-    for :func:`check_reading` (located once here when None)."""
-    if data is None:
-        data = locate_data(n for r in claim.statement.readings for part in data_needs(claim, r.name) for n in part)
+    """Check every reading of ``claim``; one :class:`Row` per reading, in ledger order. ``fixtures``
+    and ``data`` as for :func:`check_reading` (the data sets are located once here)."""
+    fixtures = (fixtures or Fixtures()).with_data(data or {})
+    names = [n for r in claim.statement.readings for part in data_needs(claim, r.name) for n in part]
+    fixtures = fixtures.with_data(locate_data([n for n in names if n not in fixtures.data]))
     return [
-        check_reading(claim, r.name, examples=examples, seed=seed, with_fixed=with_fixed, on_case=on_case, data=data)
+        check_reading(claim, r.name, examples=examples, seed=seed, with_fixed=with_fixed, on_case=on_case,
+                      fixtures=fixtures)
         for r in claim.statement.readings
     ]

@@ -497,7 +497,7 @@ def model_row(user: UserModel, claim: Claim, reading: str, *, seed: int = 0) -> 
     t0 = time.perf_counter()
     with use_model(user):
         cases = cases_of(user)
-        one = Evaluator(sample=None, evaluate=ev.evaluate, fixed_cases=lambda: cases,
+        one = Evaluator(sample=None, evaluate=ev.evaluate, fixed_cases=lambda fixtures: cases,
                         method=f"{ev.method}; on the model {user.name} at {len(cases)} inputs ({user.inputs_from})")
         only = dataclasses.replace(claim, evaluators={reading: one}, proofs={})
         row = check_reading(only, reading, examples=0, seed=seed)

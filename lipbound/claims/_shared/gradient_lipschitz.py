@@ -130,11 +130,12 @@ def sample_case(rng: np.random.Generator, index: int = 0) -> dict[str, Any]:
     return case
 
 
-def trained_cases() -> list[dict[str, Any]]:
-    """The zoo's MLP models with smooth activations (sum-tanh, attention-tanh, concat3-tanh), B = 3."""
+def trained_cases(fixtures) -> list[dict[str, Any]]:
+    """The MLP models of the zoo ``fixtures.zoo`` with smooth activations (sum-tanh, attention-tanh,
+    concat3-tanh), B = 3."""
     from ...zoo import get_spec
 
-    return [{**c, "B": ZOO_B} for c in zoo_cases(kind="mlp") if get_spec(c["zoo"]).activation in SMOOTH_ACTIVATIONS]
+    return [{**c, "B": ZOO_B} for c in zoo_cases(fixtures, kind="mlp") if get_spec(c["zoo"]).activation in SMOOTH_ACTIVATIONS]
 
 
 def _set(linear: nn.Linear, w, b) -> None:

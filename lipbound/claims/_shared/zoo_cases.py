@@ -1,53 +1,37 @@
 """Cases that run a reading on trained models of :mod:`lipbound.zoo` (trained on first use, cached).
 
-Which trained models the claims use is chosen explicitly, by :func:`use_zoo` (``lipbound verify
---zoo small|paper|none``), never through the environment:
+Which trained models the claims use is chosen explicitly, by the run's
+:class:`~lipbound.claims.Fixtures` (``Fixtures.zoo``; ``lipbound verify --zoo small|paper|none``),
+which the runner passes to every evaluator's ``fixed_cases``; never through the environment:
 
 * ``small`` (default): :data:`lipbound.zoo.ZOO`, small models trained on the CPU in seconds;
 * ``paper``: :data:`lipbound.zoo.ZOO_GPU`, the paper-size models (Section 5.3 widths), trained on
   CUDA when it is available, else on the CPU (``verify`` prints an estimate first);
 * ``none``: no trained models; the generated cases alone decide.
+
+Each case names its model (``"zoo"``, looked up by :func:`lipbound.zoo.get_spec` in either zoo), so
+that evaluating it needs nothing but the case.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from .._fixtures import ZOO_CHOICES, Fixtures
+
 #: inputs drawn per trained model
 INPUTS_PER_MODEL = 2
-#: the zoo selections of :func:`use_zoo`
-ZOO_CHOICES = ("small", "paper", "none")
 
-_choice: list[str] = []
-
-
-@contextmanager
-def use_zoo(which: str) -> Iterator[None]:
-    """Check the claims on the trained models of ``which`` (:data:`ZOO_CHOICES`) inside the block."""
-    if which not in ZOO_CHOICES:
-        from ...errors import LipboundError
-
-        raise LipboundError(f"unknown zoo {which!r}; choose one of {', '.join(ZOO_CHOICES)}")
-    _choice.append(which)
-    try:
-        yield
-    finally:
-        _choice.pop()
+__all__ = ["INPUTS_PER_MODEL", "ZOO_CHOICES", "estimate_training_seconds", "prepare_zoo", "zoo_cases", "zoo_device",
+           "zoo_table"]
 
 
-def zoo_choice() -> str:
-    """The selection in force (``small`` outside any :func:`use_zoo` block)."""
-    return _choice[-1] if _choice else "small"
-
-
-def zoo_table() -> dict:
-    """name -> :class:`~lipbound.zoo.ZooSpec` of the selected zoo (empty for ``none``)."""
+def zoo_table(zoo: str) -> dict:
+    """name -> :class:`~lipbound.zoo.ZooSpec` of the zoo ``zoo`` (:data:`ZOO_CHOICES`; empty for ``none``)."""
     from ...zoo import ZOO, ZOO_GPU
 
-    return {"small": ZOO, "paper": ZOO_GPU, "none": {}}[zoo_choice()]
+    return {"small": ZOO, "paper": ZOO_GPU, "none": {}}[Fixtures(zoo=zoo).zoo]
 
 
 def zoo_device(spec) -> str:
@@ -58,11 +42,17 @@ def zoo_device(spec) -> str:
     return spec.device if spec.device != "cuda" or torch.cuda.is_available() else "cpu"
 
 
-def zoo_cases(fusion: str | None = None, kind: str | None = "mlp") -> list[dict[str, Any]]:
-    """One case per (trained model of the selected zoo, input seed), optionally only models with
-    ``fusion`` or of ``kind``; each case names the model and the device it is trained on."""
+def zoo_cases(fixtures: Fixtures, fusion: str | None = None, kind: str | None = "mlp") -> list[dict[str, Any]]:
+    """One case per (trained model of the zoo ``fixtures.zoo``, input seed), optionally only models
+    with ``fusion`` or of ``kind``; each case names the model and the device it is trained on.
+
+    >>> zoo_cases(Fixtures(zoo="none"))
+    []
+    >>> sorted(zoo_cases(Fixtures(), "sum")[0])
+    ['device', 'fusion', 'input_seed', 'zoo']
+    """
     cases = []
-    for name, spec in zoo_table().items():
+    for name, spec in zoo_table(fixtures.zoo).items():
         if fusion is not None and spec.fusion != fusion:
             continue
         if kind is not None and spec.kind != kind:
@@ -104,17 +94,17 @@ def estimate_training_seconds(spec, device: str, batches: int = 3) -> float:
     return per_step * spec.epochs * math.ceil(spec.n_samples / spec.batch_size)
 
 
-def prepare_zoo(say) -> None:
-    """Train, before any claim is checked, the models of the selected zoo that are not cached yet,
+def prepare_zoo(zoo: str, say) -> None:
+    """Train, before any claim is checked, the models of the zoo ``zoo`` that are not cached yet,
     each after an up-front estimate (``say(line)``) and with one progress line per epoch on standard
     error (:func:`lipbound.zoo.load` with ``progress``). Only the paper-size zoo needs this: the small
     zoo trains in seconds when first used."""
     from ...zoo import cache_path, load
 
-    if zoo_choice() != "paper":
+    if zoo != "paper":
         return
     todo = []
-    for name, spec in zoo_table().items():
+    for name, spec in zoo_table(zoo).items():
         dev = zoo_device(spec)
         pt = cache_path(replace(spec, device=dev))  # load(device=dev) caches under this spec
         if not (pt.is_file() and pt.with_suffix(".json").is_file()):

@@ -6,21 +6,19 @@ ledger rows that ``lipbound reproduce`` writes to ``claims.json``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._evaluators import make_evaluator
 from ._source import (
     COMMITTED_RESULTS,
     RESULTS_ENV,
+    env_results_dir,
     Results,
     load_results,
     results_source,
     tiny_results_dir,
-    use_results,
 )
 
 __all__ = ["COMMITTED_RESULTS", "RESULTS_ENV", "Results", "empirical_claims", "evaluate_results", "load_results",
-           "make_evaluator", "results_source", "tiny_results_dir", "use_results"]
+           "env_results_dir", "make_evaluator", "results_source", "tiny_results_dir"]
 
 
 def empirical_claims() -> list:
@@ -35,24 +33,23 @@ def evaluate_results(path, *, examples: int = 50, seed: int = 0) -> list:
     each row's detail names the data it was decided on."""
     import importlib
 
+    from .._fixtures import Fixtures
+    from .._ledger import Row
     from .._runner import check_reading
 
-    from .._ledger import Row
-
     rows = []
-    with use_results(Path(path)):
-        res = load_results()
-        for claim in empirical_claims():
-            specs = importlib.import_module(f"lipbound.claims.{claim.id.replace('-', '_')}.evaluators").SPECS
-            cid = claim.id
-            for r in claim.statement.readings:
-                spec = specs[r.name]
-                if not any(spec.applies(res, d) for d in res.datasets):  # no fallback here: say so
-                    rows.append(Row(cid, r.name, "not-proven", r.expected, 0, None, None, 0.0, seed, spec.method,
-                                    f"no data for this reading in {res.path} (fusions, trials, lambdas or "
-                                    "modalities missing)", kind=r.kind))
-                    continue
-                row = check_reading(claim, r.name, examples=examples, seed=seed)
-                row.detail = f"{row.detail}; data: {res.label}"
-                rows.append(row)
+    fixtures = Fixtures(results=str(path))
+    res = load_results(fixtures.results)
+    for claim in empirical_claims():
+        specs = importlib.import_module(f"lipbound.claims.{claim.id.replace('-', '_')}.evaluators").SPECS
+        for r in claim.statement.readings:
+            spec = specs[r.name]
+            if not any(spec.applies(res, d) for d in res.datasets):  # no fallback here: say so
+                rows.append(Row(claim.id, r.name, "not-proven", r.expected, 0, None, None, 0.0, seed, spec.method,
+                                f"no data for this reading in {res.path} (fusions, trials, lambdas or "
+                                "modalities missing)", kind=r.kind))
+                continue
+            row = check_reading(claim, r.name, examples=examples, seed=seed, fixtures=fixtures)
+            row.detail = f"{row.detail}; data: {res.label}"
+            rows.append(row)
     return rows

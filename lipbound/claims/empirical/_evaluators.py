@@ -48,8 +48,8 @@ class Spec:
     method: str
 
 
-def _results_for(spec: Spec) -> tuple[Results, list[str]]:
-    res = load_results()
+def _results_for(spec: Spec, choice: str) -> tuple[Results, list[str]]:
+    res = load_results(choice)
     return res, [d for d in res.datasets if spec.applies(res, d)]
 
 
@@ -66,14 +66,15 @@ def combine(verdicts: list[str]) -> str:
 
 
 def make_evaluator(spec: Spec) -> Evaluator:
-    """An :class:`~lipbound.claims.Evaluator` for ``spec``: one fixed case per applicable dataset."""
+    """An :class:`~lipbound.claims.Evaluator` for ``spec``: one fixed case per applicable dataset of
+    the results the run's fixtures choose (``Fixtures.results``); each case names them."""
 
-    def fixed():
-        res, ds = _results_for(spec)
-        return [{"dataset": d} for d in ds] or [{"dataset": None}]
+    def fixed(fixtures):
+        res, ds = _results_for(spec, fixtures.results)
+        return [{"dataset": d, "results": fixtures.results} for d in ds] or [{"dataset": None, "results": fixtures.results}]
 
     def evaluate(case):
-        res, _ = _results_for(spec)
+        res, _ = _results_for(spec, case.get("results", "committed"))
         d = case["dataset"]
         if d is None:  # the chosen results hold no data for this reading: decided on nothing else
             info = {"source": res.label, "path": str(res.path), "verdict": "no data"}

@@ -1,10 +1,12 @@
 """Where the empirical claims get their data, and the per-trial numbers they compare.
 
-:func:`results_source` picks, in order: an explicit choice (:func:`use_results`, which ``lipbound
-verify --results`` sets: a results directory, ``committed`` or ``tiny``), the directory in
-``$LIPBOUND_RESULTS``, and by default the **committed results** of the ``medium`` preset
-(:data:`COMMITTED_RESULTS`, shipped with lipbound in compact form: see
-:mod:`~lipbound.claims.empirical._compact` and ``docs/experiments.md``). The built-in tiny sweep
+:func:`results_source` turns a choice into a folder: a results directory, ``committed`` (the
+default: the **committed results** of the ``medium`` preset, :data:`COMMITTED_RESULTS`, shipped with
+lipbound in compact form: see :mod:`~lipbound.claims.empirical._compact` and
+``docs/experiments.md``) or ``tiny``. The choice is the run's ``Fixtures.results``
+(:class:`~lipbound.claims.Fixtures`), which the runner passes to the evaluators and each case
+carries; nothing here reads the environment except :func:`env_results_dir`, which ``lipbound
+verify`` calls once to honour ``$LIPBOUND_RESULTS``. The built-in tiny sweep
 (preset ``tiny``: synthetic vector data, seconds on a CPU, cached under the zoo cache directory) is
 used only when asked for (``--results tiny``); it decides nothing about the paper's setting and its
 rows say so. A reading for which the chosen results hold no data is not decided on other data: its
@@ -21,36 +23,21 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import ConfigurationError, LipboundError
+from .._fixtures import NAMED_RESULTS
 
 RESULTS_ENV = "LIPBOUND_RESULTS"
 #: the results the empirical claims are decided on by default: the ``medium`` preset's sweep, committed
 #: in compact form (regenerate: ``make results``, see docs/experiments.md)
 COMMITTED_RESULTS = Path(__file__).resolve().parent / "results" / "medium"
-#: the names ``use_results`` / ``verify --results`` accept besides a folder
-NAMED_RESULTS = ("committed", "tiny")
 #: the paper's method first, then the other attention variants
 ATTENTION_PREFERENCE = ("attention-regularized-scaled", "attention-regularized", "attention-scaled", "attention")
 
-_override: list[Path] = []
 _cache: dict[tuple, "Results"] = {}
-
-
-@contextmanager
-def use_results(path: str | os.PathLike):
-    """Decide the empirical claims inside this block on the results directory ``path``, or on
-    ``"committed"`` (:data:`COMMITTED_RESULTS`) or ``"tiny"`` (the built-in tiny sweep, trained
-    on first use)."""
-    _override.append(path if path in NAMED_RESULTS else Path(path))
-    try:
-        yield
-    finally:
-        _override.pop()
 
 
 def tiny_results_dir() -> Path:
@@ -80,7 +67,7 @@ def _ensure_tiny() -> Path:
     return out
 
 
-def _env_results_dir() -> Path | None:
+def env_results_dir() -> Path | None:
     """The directory ``$LIPBOUND_RESULTS`` names (None when unset); :class:`ConfigurationError` when
     it is no folder or holds no ``records.jsonl``."""
     env = os.environ.get(RESULTS_ENV)
@@ -102,11 +89,11 @@ def check_results_env() -> Path | None:
     """Check ``$LIPBOUND_RESULTS`` before any work: unset (None), or a results directory whose
     ``records.jsonl`` (and ``detection.jsonl``) parse; returns that directory. Raises
     :class:`~lipbound.errors.ConfigurationError` naming the setting, the file and the line."""
-    p = _env_results_dir()
+    p = env_results_dir()
     if p is None:
         return None
     try:
-        load_results()
+        load_results(p)
     except ConfigurationError:
         raise
     except LipboundError as exc:
@@ -129,14 +116,9 @@ def committed_label() -> str:
             f"lipbound {meta.get('lipbound', '?')}, torch {meta.get('torch', '?')})")
 
 
-def results_source() -> tuple[Path, str]:
-    """``(directory, label)`` of the results the empirical claims read now (module docstring)."""
-    choice = _override[-1] if _override else None
-    if choice is None:
-        p = _env_results_dir()
-        if p is not None:
-            return p, f"results dir {p} (${RESULTS_ENV})"
-        choice = "committed"
+def results_source(choice: str | os.PathLike = "committed") -> tuple[Path, str]:
+    """``(directory, label)`` of the results ``choice`` names: ``committed``, ``tiny`` (trained on
+    first use) or a results directory (module docstring)."""
     if choice == "tiny":
         return _ensure_tiny(), _TINY_LABEL
     if choice == "committed":
@@ -144,7 +126,7 @@ def results_source() -> tuple[Path, str]:
             raise LipboundError(f"the committed results are missing from {COMMITTED_RESULTS} (a damaged install?); "
                                 "reinstall lipbound, or pass --results DIR or --results tiny")
         return COMMITTED_RESULTS, committed_label()
-    return choice, f"results dir {choice}"
+    return Path(choice), f"results dir {choice}"
 
 
 #: the fields of a ``records.jsonl`` line that the claims read: ``str``, ``int``, or ``num`` (a
@@ -321,9 +303,10 @@ class Results:
         return tpr - fpr, tpr, fpr
 
 
-def load_results() -> Results:
-    """The :class:`Results` of :func:`results_source`, cached while ``records.jsonl`` is unchanged."""
-    path, label = results_source()
+def load_results(choice: str | os.PathLike = "committed") -> Results:
+    """The :class:`Results` of :func:`results_source` ``(choice)``, cached while ``records.jsonl`` is
+    unchanged."""
+    path, label = results_source(choice)
     rec = results_file(path, "records.jsonl")
     if rec is None:
         raise LipboundError(f"{path} holds no records.jsonl (nor records.jsonl.gz): not a results directory")

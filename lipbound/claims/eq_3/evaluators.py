@@ -35,7 +35,7 @@ EVALUATORS = {
         evaluate=_eq3,
         method=(f"float64 jacrev of theta_Ei -> sum fusion vs jacrev of E_i, relative error <= {FUSION_RTOL:g}; "
                 "autograd dE_k/dtheta_Ei (k != i) exactly 0"),
-        fixed_cases=lambda: zoo_cases("sum"),
+        fixed_cases=lambda fx: zoo_cases(fx, "sum"),
     ),
 }
 

@@ -90,12 +90,12 @@ EVALUATORS = {
         sample=_sample,
         evaluate=_formula,
         method=f"float64 torch.func.jacrev formula vs torch.autograd.grad; max relative error <= {GRAD_RTOL:g}",
-        fixed_cases=lambda: zoo_cases(kind=None),
+        fixed_cases=lambda fx: zoo_cases(fx, kind=None),
     ),
     "locality": Evaluator(
         sample=_sample,
         evaluate=_locality,
         method="float64 torch.autograd.grad of each ||x_k - D_k(z)||^2 w.r.t. other decoders; must be exactly 0",
-        fixed_cases=lambda: zoo_cases(kind=None),
+        fixed_cases=lambda fx: zoo_cases(fx, kind=None),
     ),
 }

@@ -56,6 +56,6 @@ EVALUATORS = {
         sample=lambda rng, k: sample_autoencoder_case(rng),
         evaluate=_formula,
         method=f"float64 torch.func.jacrev formula (all decoders) vs torch.autograd.grad; max relative error <= {GRAD_RTOL:g}",
-        fixed_cases=lambda: zoo_cases(kind=None),
+        fixed_cases=lambda fx: zoo_cases(fx, kind=None),
     ),
 }

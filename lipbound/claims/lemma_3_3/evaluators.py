@@ -39,7 +39,7 @@ EVALUATORS = {
         evaluate=_lemma33,
         method=(f"float64 jacrev of theta_Ei -> concat fusion: block i vs jacrev of E_i (relative error <= "
                 f"{FUSION_RTOL:g}), all other rows exactly 0, shape (sum d_k, p_i)"),
-        fixed_cases=lambda: zoo_cases("concat"),
+        fixed_cases=lambda fx: zoo_cases(fx, "concat"),
     ),
 }
 

@@ -8,8 +8,9 @@ the runs are written atomically and reused while their spec is unchanged.
 
 The runs need the iCub data, which lipbound does not ship: :data:`ICUB` declares it (a
 :class:`~lipbound.claims._ledger.DataNeed`). ``lipbound verify`` locates it once before any work
-(:func:`locate_icub`) and the runner makes the evaluators read it from there (:func:`use_icub`);
-outside such a block :func:`icub_folder` looks in the default places.
+(:func:`locate_icub`) and the runner hands the location to the evaluators in its
+:class:`~lipbound.claims.Fixtures`; each trained case names the folder it was drawn from, and
+:func:`ledger_runs` takes it as an argument.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +61,6 @@ class RunArrays:
 
 _CACHE: dict[tuple[str, str], list[RunArrays]] = {}
 _DATA: dict[str, ICubData] = {}
-_icub_override: list[Path] = []
 
 
 def _load(folder: Path) -> ICubData:
@@ -99,22 +97,6 @@ def locate_icub(path: str | None = None) -> tuple[Path | None, str]:
     return folder, str(folder)
 
 
-@contextmanager
-def use_icub(folder: Path) -> Iterator[None]:
-    """Inside this block the ledger's runs read the iCub data from ``folder``."""
-    _icub_override.append(Path(folder))
-    try:
-        yield
-    finally:
-        _icub_override.pop()
-
-
-def icub_folder() -> Path:
-    """The folder of :func:`use_icub` inside such a block, else :func:`lipbound.mvae.data_dir` (which
-    raises :class:`~lipbound.mvae.DataNotFoundError` when the data is absent)."""
-    return _icub_override[-1] if _icub_override else data_dir()
-
-
 #: the iCub data the ``mvae-*`` claims are checked on (declared by their readings and evaluators)
 ICUB = DataNeed(
     name="icub",
@@ -124,7 +106,6 @@ ICUB = DataNeed(
                "../shared/data/icub-multimodal next to the checkout, or pass `lipbound verify --data icub=DIR` "
                "(docs/mvae.md)",
     locate=locate_icub,
-    use=use_icub,
 )
 
 
@@ -148,11 +129,11 @@ def results_dir() -> Path:
     return _ledger_dir()
 
 
-def ledger_runs() -> list[RunArrays]:
-    """Every run's per-sample arrays (training the ledger preset first if needed) on the iCub data of
-    :func:`icub_folder`; memoised per process."""
+def ledger_runs(folder: str | os.PathLike) -> list[RunArrays]:
+    """Every run's per-sample arrays (training the ledger preset first if needed) on the iCub data in
+    ``folder``; memoised per process."""
     out = results_dir()
-    folder = icub_folder()
+    folder = Path(folder)
     key = (str(out), str(folder))
     if key in _CACHE:
         return _CACHE[key]

@@ -138,18 +138,18 @@ class Study:
 _CACHE: dict[str, Study] = {}
 
 
-def load_study(path: str | os.PathLike | None = None) -> Study:
-    """The committed study (``path`` None), a compact study file, or a ``lipbound mvae train`` folder."""
+def load_study(path: str | os.PathLike | None = None, icub: str | os.PathLike | None = None) -> Study:
+    """The committed study (``path`` None), a compact study file, or a ``lipbound mvae train`` folder
+    (whose runs are evaluated on the iCub test data in ``icub``, by default where
+    :func:`lipbound.mvae.data_dir` finds it)."""
     key = str(path or COMMITTED)
     if key in _CACHE:
         return _CACHE[key]
     p = Path(key)
     if p.is_dir():
-        from ...mvae import load_icub
+        from ...mvae import data_dir, load_icub
 
-        from ._runs import icub_folder
-
-        study = Study(study_from_runs(p, load_icub(icub_folder()).test), f"runs in {p}")
+        study = Study(study_from_runs(p, load_icub(Path(icub) if icub is not None else data_dir()).test), f"runs in {p}")
     else:
         try:
             data = json.loads(gzip.decompress(p.read_bytes()))

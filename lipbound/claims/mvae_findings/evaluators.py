@@ -15,7 +15,6 @@ number of seeds and how many runs met the convergence criterion.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -25,15 +24,17 @@ from ..empirical._stats import describe, paired_difference, paired_log_ratio, ve
 from .._ledger import Evaluator, Outcome
 from ..mvae._study import Study, load_study
 
-ENV_STUDY = "LIPBOUND_MVAE_RESULTS"
 DIMS = {m: s.stop - s.start for m, s in MODALITIES.items()}
 PLATEAU = {"dyn-0": ("const-0", "const-1"), "dyn-1": ("const-1", "const-0")}
 
 
-def study() -> Study:
-    """``$LIPBOUND_MVAE_RESULTS`` (a study file or a ``lipbound mvae train`` folder) if set, else the
+def study(case: dict | None = None) -> Study:
+    """The study a case names: ``case["study"]``, a study file or a ``lipbound mvae train`` folder
+    (evaluated on the iCub data in ``case["icub"]`` when given), or ``committed`` (the default), the
     committed CPU study."""
-    return load_study(os.environ.get(ENV_STUDY) or None)
+    case = case or {}
+    path = case.get("study", "committed")
+    return load_study(None if path == "committed" else path, case.get("icub"))
 
 
 def _conv(st: Study, schedules) -> str:
@@ -57,7 +58,7 @@ def _outcome(case: dict, comps: list[dict], st: Study, schedules) -> Outcome:
     # the comparison reported: an opposite one first, else an inconclusive one, else the closest
     pick = next((c for c in comps if c["verdict"] == "opposite"), None) or \
         next((c for c in comps if c["verdict"] == "inconclusive"), None) or comps[0]
-    where = ", ".join(case.values()) if case else "all"
+    where = case.get("schedule", "all")
     label = f"{where}: {v}; {pick['text']}; {len(st.seeds())} seeds, {_conv(st, schedules)}; {st.label}"
     info = {"verdict": v, "source": st.label, "comparisons": [
         {k: c[k] for k in ("name", "verdict", "claimed", "a_mean", "b_mean")} | {"effect": describe(c["interval"])}
@@ -80,7 +81,7 @@ def _mse(st: Study, s: str) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- per schedule
 def _vision_single(case):
-    st, s = study(), case["schedule"]
+    st, s = study(case), case["schedule"]
     v = _measure(st, s, "single-all", "vision")
     comps = [_compare(f"Delta_all(vision) / Delta_all({m})", v, _measure(st, s, "single-all", m), "below")
              for m in MODALITIES if m != "vision"]
@@ -88,7 +89,7 @@ def _vision_single(case):
 
 
 def _vision_precision(case):
-    st, s = study(), case["schedule"]
+    st, s = study(case), case["schedule"]
     v = _measure(st, s, "precision-all", "vision")
     comps = [_compare(f"delta_all(vision) / delta_all({m})", v, _measure(st, s, "precision-all", m), "above")
              for m in MODALITIES if m != "vision"]
@@ -96,7 +97,7 @@ def _vision_precision(case):
 
 
 def _touch_sound(case):
-    st, s = study(), case["schedule"]
+    st, s = study(case), case["schedule"]
     comps = [_compare(f"nMSE({h}) / nMSE({e})", _nmse(st, s, h), _nmse(st, s, e), "above")
              for h in ("touch", "sound") for e in ("joints", "vision", "motor")]
     return _outcome(case, comps, st, [s])
@@ -108,7 +109,7 @@ def _share(st: Study, s: str, m: str) -> np.ndarray:
 
 
 def _touch_sound_diagnostic(case):
-    st, s = study(), case["schedule"]
+    st, s = study(case), case["schedule"]
     comps = []
     for h in ("touch", "sound"):
         for e in ("joints", "vision", "motor"):
@@ -119,7 +120,7 @@ def _touch_sound_diagnostic(case):
 
 
 def _per_dim(case):
-    st, s = study(), case["schedule"]
+    st, s = study(case), case["schedule"]
     comps = []
     for kind, sym in (("single", "Delta"), ("precision", "delta")):
         for m in MODALITIES:
@@ -131,7 +132,7 @@ def _per_dim(case):
 
 # ----------------------------------------------------------------------------- across schedules
 def _collapse(case):
-    st = study()
+    st = study(case)
     active = st.per_seed("const-1", lambda r: r["diagnostics"]["active_units"])
     latent = 28
     iv = paired_difference(active, np.full_like(active, latent / 2))
@@ -142,27 +143,27 @@ def _collapse(case):
 
 
 def _const0_vs_const1(case):
-    st = study()
+    st = study(case)
     return _outcome(case, [_compare("MSE const-0 / const-1", _mse(st, "const-0"), _mse(st, "const-1"), "below")],
                     st, ["const-0", "const-1"])
 
 
 def _const0_best(case):
-    st = study()
+    st = study(case)
     comps = [_compare(f"MSE const-0 / {s}", _mse(st, "const-0"), _mse(st, s), "below") for s in SCHEDULES
              if s != "const-0"]
     return _outcome(case, comps, st, SCHEDULES)
 
 
 def _intermediate(case):
-    st, d = study(), case["schedule"]
+    st, d = study(case), case["schedule"]
     comps = [_compare(f"MSE {d} / const-0", _mse(st, d), _mse(st, "const-0"), "above"),
              _compare(f"MSE {d} / const-1", _mse(st, d), _mse(st, "const-1"), "below")]
     return _outcome(case, comps, st, [d, "const-0", "const-1"])
 
 
 def _like_counterpart(case):
-    st, d = study(), case["schedule"]
+    st, d = study(case), case["schedule"]
     same, other = PLATEAU[d]
     x = np.log(_mse(st, d))
     near, far = np.abs(x - np.log(_mse(st, same))), np.abs(x - np.log(_mse(st, other)))
@@ -173,16 +174,23 @@ def _like_counterpart(case):
     return _outcome(case, [comp], st, [d, same, other])
 
 
-def _per_schedule():
-    return [{"schedule": s} for s in SCHEDULES]
+def _source(fixtures) -> dict:
+    """What a fixed case is decided on: the fixtures' study (``committed`` unless chosen), and the
+    iCub folder when one was located (needed only to evaluate a training folder's runs)."""
+    icub = fixtures.data_folder("icub")
+    return {"study": fixtures.mvae_study or "committed", **({} if icub is None else {"icub": str(icub)})}
 
 
-def _dynamic():
-    return [{"schedule": s} for s in ("dyn-0", "dyn-1")]
+def _per_schedule(fixtures):
+    return [{"schedule": s, **_source(fixtures)} for s in SCHEDULES]
 
 
-def _one():
-    return [{}]
+def _dynamic(fixtures):
+    return [{"schedule": s, **_source(fixtures)} for s in ("dyn-0", "dyn-1")]
+
+
+def _one(fixtures):
+    return [_source(fixtures)]
 
 
 _M = "the study's runs (default: the committed CPU study, lipbound.claims.mvae._study), paired by seed, 95% intervals"
@@ -212,9 +220,9 @@ EVALUATORS: dict[str, Evaluator] = {
 }
 
 
-def study_summary() -> str:
-    """One line on the study the findings are decided on (for pages and reports)."""
-    return study().describe()
+def study_summary(path: str | None = None) -> str:
+    """One line on the study the findings are decided on (``path``; the committed one by default)."""
+    return study({} if path is None else {"study": path}).describe()
 
 
-__all__ = ["ENV_STUDY", "EVALUATORS", "study", "study_summary"]
+__all__ = ["EVALUATORS", "study", "study_summary"]

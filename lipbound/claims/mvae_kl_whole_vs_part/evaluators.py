@@ -56,15 +56,17 @@ def case_gaussians(case: dict[str, Any]):
     return mu_p, lv_p, mu_q, lv_q, blocks
 
 
-def _trained_cases() -> list[dict[str, Any]]:
-    """The ledger's trained runs; none under ``lipbound verify --zoo none`` (``--no-zoo``)."""
-    from .._shared.zoo_cases import zoo_choice
+def _trained_cases(fixtures) -> list[dict[str, Any]]:
+    """The ledger's trained runs on the iCub data the fixtures located (the runner leaves these cases
+    out when it is absent); none under ``lipbound verify --zoo none`` (``--no-zoo``)."""
     from ..mvae._runs import ledger_runs
 
-    if zoo_choice() == "none":
+    folder = fixtures.data_folder("icub")
+    if fixtures.zoo == "none" or folder is None:
         return []
 
-    return [{"family": f"trained:{r.schedule}:seed{r.seed}", "run": k} for k, r in enumerate(ledger_runs())]
+    return [{"family": f"trained:{r.schedule}:seed{r.seed}", "run": k, "icub": str(folder)}
+            for k, r in enumerate(ledger_runs(folder))]
 
 
 def _pairs(case):
@@ -72,7 +74,7 @@ def _pairs(case):
     if "run" in case:
         from ..mvae._runs import ledger_runs
 
-        r = ledger_runs()[case["run"]]
+        r = ledger_runs(case["icub"])[case["run"]]
         for kind in ("single", "precision"):
             for m in r.measures[f"{kind}-M"]:
                 yield kind, r.measures[f"{kind}-all"][m], r.measures[f"{kind}-M"][m], m

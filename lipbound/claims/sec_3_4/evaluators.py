@@ -90,8 +90,8 @@ def _sample(rng: np.random.Generator, index: int) -> dict[str, Any]:
     return sample_autoencoder_case(rng, "sum")
 
 
-def _trained() -> list[dict[str, Any]]:
-    cases = zoo_cases(kind="mlp")
+def _trained(fixtures) -> list[dict[str, Any]]:
+    cases = zoo_cases(fixtures, kind="mlp")
     if not cases:
         return []
     from ...zoo import get_spec

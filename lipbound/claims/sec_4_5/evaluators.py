@@ -255,7 +255,8 @@ def _srank_tendency(case):
                    decided=v != "inconclusive")
 
 
-def _srank_cases():
+def _srank_cases(fixtures):
+    """One case per lambda; the trainings are seeded here, so no fixture is needed."""
     return [{"lam": lam} for lam in LAMBDAS]
 
 

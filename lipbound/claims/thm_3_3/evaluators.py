@@ -126,9 +126,10 @@ def _constants(case: dict[str, Any]) -> tuple[dict[str, Any], list[np.ndarray]]:
     return lipschitz_constants(mats, setting), mats
 
 
-def _trained_cases(setting: str = "separate") -> list[dict[str, Any]]:
-    """Zoo MLP models with equal latent widths (f_sum needs them), one case per seeded input."""
-    cases = zoo_cases(kind="mlp")
+def _trained_cases(fixtures, setting: str = "separate") -> list[dict[str, Any]]:
+    """Zoo MLP models (of ``fixtures.zoo``) with equal latent widths (f_sum needs them), one case per
+    seeded input."""
+    cases = zoo_cases(fixtures, kind="mlp")
     if not cases:
         return []
     from ...zoo import get_spec
@@ -300,7 +301,7 @@ EVALUATORS = {
     "true-separate": Evaluator(
         sample=lambda rng, k: sample_linear_case(rng, "separate"), evaluate=_true_inequality,
         method=_method("Lip(f_cat) <= Lip(f_sum), separate inputs; trained encoders pointwise"),
-        fixed_cases=lambda: _trained_cases("separate")),
+        fixed_cases=lambda fx: _trained_cases(fx, "separate")),
     "true-separate-equality": Evaluator(
         sample=lambda rng, k: sample_linear_case(rng, "separate"), evaluate=_separate_equality,
         method=_method("Lip(f_cat) = Lip(f_sum) implies at most one nonzero A_i", EQUAL_RTOL),
@@ -316,17 +317,17 @@ EVALUATORS = {
     "concat-le-l2": Evaluator(
         sample=lambda rng, k: sample_linear_case(rng), evaluate=_concat_le_l2,
         method=_method("Lip(f_cat) <= sqrt(sum L_i^2), both settings; trained encoders pointwise"),
-        fixed_cases=lambda: _trained_cases("separate")),
+        fixed_cases=lambda fx: _trained_cases(fx, "separate")),
     "sum-subadditive": Evaluator(
         sample=lambda rng, k: sample_linear_case(rng), evaluate=_sum_subadditive,
         method=_method("Lip(f_sum) <= sum L_i, both settings; trained encoders pointwise"),
-        fixed_cases=lambda: _trained_cases("separate")),
+        fixed_cases=lambda fx: _trained_cases(fx, "separate")),
     "frobenius-separate": Evaluator(
         sample=lambda rng, k: sample_linear_case(rng, "separate"), evaluate=_frobenius_le,
         method=f"||J f_cat||_F <= ||J f_sum||_F (blockdiag vs hstack), separate inputs; Frobenius norms of the "
                f"assembled float64 Jacobians, relative tolerance {NORM_RTOL:g}; linear encoders and trained encoders "
                f"pointwise",
-        fixed_cases=lambda: _trained_cases("separate")),
+        fixed_cases=lambda fx: _trained_cases(fx, "separate")),
     "frobenius-separate-equality": Evaluator(
         sample=lambda rng, k: sample_linear_case(rng, "separate"), evaluate=_frobenius_equality,
         method=f"||J f_cat||_F = ||J f_sum||_F (to {EQUAL_RTOL:g}) implies at most one nonzero J_i, separate inputs",

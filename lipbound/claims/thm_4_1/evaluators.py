@@ -199,9 +199,9 @@ _W = (f"; then joint projected ascent over inputs and weights within the case's 
 
 EVALUATORS = {
     "our-bound": Evaluator(sample=sample_weights_case, evaluate=_our_bound, method=_M + _W
-                           + "; ratio = lower / lipbound's certified bound", fixed_cases=lambda: [attaining_case()]),
+                           + "; ratio = lower / lipbound's certified bound", fixed_cases=lambda fx: [attaining_case()]),
     "paper-bound": Evaluator(sample=sample_weights_case, evaluate=_paper_bound, method=_M + _W
-                             + "; ratio = lower / (sqrt(10) R^2 W_max^2)", fixed_cases=lambda: [attaining_case()]),
+                             + "; ratio = lower / (sqrt(10) R^2 W_max^2)", fixed_cases=lambda fx: [attaining_case()]),
     "quadratic-in-R": Evaluator(sample=sample_weights_case, evaluate=_quadratic_in_r,
                                 method=f"f(cx) == c^3 f(x) at sampled x, relative {IDENTITY_RTOL:g}"),
     "linear-in-w": Evaluator(sample=sample_weights_case, evaluate=_linear_in_w,
@@ -221,10 +221,10 @@ for _p in J_NE_I:
     EVALUATORS[f"our-bound-{_p}"] = Evaluator(
         sample=sample_weights_case, evaluate=lambda case, p=_p: _our_bound(case, p),
         method=_M + _W + "; ratio = lower / lipbound's certified bound for the reading" + _r,
-        fixed_cases=lambda: [attaining_case()])
+        fixed_cases=lambda fx: [attaining_case()])
     EVALUATORS[f"paper-bound-{_p}"] = Evaluator(
         sample=sample_weights_case, evaluate=lambda case, p=_p: _paper_bound(case, p),
-        method=_M + _W + "; ratio = lower / (sqrt(10) R^2 W_max^2)" + _r, fixed_cases=lambda: [attaining_case()])
+        method=_M + _W + "; ratio = lower / (sqrt(10) R^2 W_max^2)" + _r, fixed_cases=lambda fx: [attaining_case()])
     EVALUATORS[f"quadratic-in-R-{_p}"] = Evaluator(
         sample=sample_weights_case, evaluate=lambda case, p=_p: _quadratic_in_r(case, p),
         method=f"f(cx) == c^3 f(x) at sampled x, relative {IDENTITY_RTOL:g}" + _r)
