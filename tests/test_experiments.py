@@ -215,12 +215,10 @@ def _mtimes(out: Path) -> dict[str, float]:
 def test_interrupted_sweep_resumes_without_retraining(tmp_path, monkeypatch):
     configs = plan("tiny", datasets=["synthetic"], fusions=["sum", "concat"], trials=2, epochs=2, ablation=False)
     out = tmp_path / "sweep"
-    monkeypatch.setenv("LIPBOUND_SWEEP_STOP_AFTER", "2")
     with pytest.raises(SweepInterrupted):
-        run_sweep(out, configs, preset="tiny", progress=False, claims=False)
+        run_sweep(out, configs, preset="tiny", progress=False, claims=False, stop_after=2)
     first = _mtimes(out)
     assert len(first) == 2
-    monkeypatch.delenv("LIPBOUND_SWEEP_STOP_AFTER")
     s = run_sweep(out, configs, preset="tiny", progress=False, claims=False)
     assert sorted(s.skipped) == sorted(first) and len(s.trained) == 2 and not s.failed
     assert {k: v for k, v in _mtimes(out).items() if k in first} == first  # finished runs untouched

@@ -68,44 +68,10 @@ def test_readings_not_expected_to_fail_carry_no_witness(claim_id, reading, expec
     assert CLAIMS[claim_id].evaluators[reading].witness is None
 
 
-#: (claim, reading whose witness, reading expected to hold that must accept it); the pairs whose case
-#: is in the second reading's domain. Left out: thm-3.3's shared-input witness under
-#: ``true-separate`` (a statement about separate inputs), and readings whose evaluator takes
-#: another kind of case (``proof-bounds*``: rational L_i; ``spectral-top-singular-value``: spectra).
-ACCEPTED = [
-    ("thm-3.1", "paper-bound", "our-bound"),
-    ("thm-3.2", "paper-bound", "our-bound"),
-    ("thm-3.2", "encoder-exceeds-decoder", "our-bound"),
-    ("thm-3.3", "true-separate-equality", "true-separate"),
-    ("thm-3.3", "true-separate-equality", "concat-le-l2"),
-    ("thm-3.3", "true-separate-equality", "sum-subadditive"),
-    ("thm-3.3", "true-shared", "concat-le-l2"),
-    ("thm-3.3", "true-shared", "sum-subadditive"),
-    ("thm-3.3", "concat-equals-l2", "true-separate"),
-    ("thm-3.3", "concat-equals-l2", "concat-le-l2"),
-    ("thm-3.3", "concat-equals-l2", "sum-subadditive"),
-    *(("thm-3.3", "frobenius-separate-equality", h)
-      for h in ("frobenius-separate", "true-separate", "concat-le-l2", "sum-subadditive")),
-    ("thm-3.3", "frobenius-shared", "concat-le-l2"),
-    ("thm-3.3", "frobenius-shared", "sum-subadditive"),
-    ("lemma-4.1", "paper-self-block", "blocks"),
-    ("lemma-4.1", "paper-self-block", "paper-cross-block"),
-    ("lemma-4.1", "paper-self-block", "regularized"),
-    # the witness refuting Eq. 5 under Definition 4.1's default reading (j = i included) is accepted by Eq. 5
-    # under the j != i readings: that verdict depends on the reading
-    *(("lemma-4.1", "paper-self-block", f"{h}-{p}") for p in ("others", "others-over-M")
-      for h in ("blocks", "paper-self-block")),
-    *(("thm-4.1", w, h) for w in ("linear-in-w", "regime-above")
-      for h in ("our-bound", "paper-bound", "quadratic-in-R", "regime-below")),
-    ("sec-4.5", "composed-scale-free", "unit-spectral-bound"),
-    ("sec-4.5", "composed-scale-free", "l2-step-preserves-ratios"),
-    *(("sec-4.5", f"composed-scale-free-{p}", f"unit-spectral-bound-{p}") for p in ("others", "others-over-M")),
-    ("sec-4.6", "upper-bound", "frobenius-sandwich"),
-    *(("sec-4.6", w, h) for w in ("lower-bound", "consistent")
-      for h in ("frobenius-sandwich", "converges-to-sup-frobenius")),
-    *(("mvae-kl-whole-vs-part", "per-dim-average", h)
-      for h in ("additivity", "single-whole-ge-part", "precision-whole-ge-part")),
-]
+#: (claim, reading whose witness, reading expected to hold that accepts it): from each claim folder's
+#: WITNESS_ACCEPTED_BY, the pairs whose case is in the second reading's domain (a counterexample to
+#: the paper's reading must not be one to lipbound's own). Claim.validate checks the names.
+ACCEPTED = [(c.id, w, h) for c in CLAIMS.values() for w, hs in c.witness_accepted_by.items() for h in hs]
 
 
 @pytest.mark.parametrize(("claim_id", "witness_of", "holds"), ACCEPTED,
@@ -123,9 +89,6 @@ PROVEN = [(c, r, e) for c, r, e in READINGS if r in CLAIMS[c].proofs]
 #: proved=False itself): their steps are not individually exposed, so a supporting step that fails
 #: cannot be told from the refuting one by reading the ProofResult (a finding)
 UNSTRUCTURED = {("thm-3.1", "paper-bound"), ("thm-3.2", "paper-bound"), ("thm-3.2", "encoder-exceeds-decoder")}
-#: refutations with more than one refuting step: lemma 4.1's self block fails as an identity and on
-#: its exact witness
-REFUTING_STEPS = {("lemma-4.1", "paper-self-block"): 2}
 VERDICTS = ("ok", "FAILED", "undecided")
 
 
@@ -151,6 +114,6 @@ def test_proof_steps(claim_id, reading, expected):
     if expected:
         assert set(verdicts) == {"ok"}, steps
         return
-    n_fail = REFUTING_STEPS.get((claim_id, reading), 1)
+    n_fail = res.refuting_steps  # stated by the proof (lemma 4.1's self block: 2, an identity and its witness)
     # supporting steps first, all passed; then the refuting step(s), all failed; nothing undecided
     assert verdicts == ["ok"] * (len(verdicts) - n_fail) + ["FAILED"] * n_fail, steps

@@ -266,11 +266,14 @@ class ProofResult:
 
     ``proved`` is True (sympy verified every step), False (a step was shown false) or None
     (sympy could not decide: "not proven"). ``scope`` says for which instances/generality.
+    ``refuting_steps``: for a refutation, how many of the last steps are the refuting ones (the
+    supporting steps before them must all pass).
     """
 
     proved: bool | None
     scope: str
     steps: tuple[str, ...] = ()
+    refuting_steps: int = 1
 
 
 @dataclass
@@ -325,11 +328,16 @@ class Row:
 
 @dataclass(frozen=True)
 class Claim:
-    """A ledger entry: statement, evaluators and proofs joined by reading name."""
+    """A ledger entry: statement, evaluators and proofs joined by reading name.
+
+    ``witness_accepted_by`` maps a reading whose evaluator carries a witness to the readings
+    expected to hold that accept that witness (it lies in their domain), from the claim folder's
+    ``WITNESS_ACCEPTED_BY``."""
 
     statement: ClaimStatement
     evaluators: Mapping[str, Evaluator]
     proofs: Mapping[str, Callable[[], ProofResult]] = field(default_factory=dict)
+    witness_accepted_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -345,6 +353,15 @@ class Claim:
                 f"claim {self.id}: evaluators/proofs do not match its readings "
                 f"(unknown: {sorted(extra)}, unchecked: {sorted(missing)})"
             )
+        for w, holds in self.witness_accepted_by.items():
+            ev = self.evaluators.get(w)
+            if ev is None or ev.witness is None:
+                raise ValueError(f"claim {self.id}: WITNESS_ACCEPTED_BY names {w!r}, which has no witness")
+            bad = [h for h in holds if h not in names or self.statement.reading(h).expected is not True
+                   or h not in self.evaluators]
+            if bad:
+                raise ValueError(f"claim {self.id}: the witness of {w!r} is said to be accepted by {bad}, which are not "
+                                 "readings expected to hold with an evaluator")
 
 
 def is_unexpected(row: Mapping[str, Any]) -> bool:

@@ -41,7 +41,9 @@ class Steps:
     def check(self, name: str, verdict: bool | None) -> None:
         self.steps.append((name, verdict))
 
-    def result(self, scope: str) -> ProofResult:
+    def result(self, scope: str, refuting_steps: int = 1) -> ProofResult:
+        """The proof's result: ``scope`` says what was checked; ``refuting_steps`` how many of the
+        last steps refute the reading when it is expected to fail (the steps before them support)."""
         verdicts = [v for _, v in self.steps]
         if any(v is False for v in verdicts):
             proved: bool | None = False
@@ -50,7 +52,7 @@ class Steps:
         else:
             proved = None
         text = tuple(f"{'ok' if v else ('FAILED' if v is False else 'undecided')}: {n}" for n, v in self.steps)
-        return ProofResult(proved, scope, text)
+        return ProofResult(proved, scope, text, refuting_steps)
 
 
 def main(proofs: dict[str, Callable[[], ProofResult]], claim_id: str) -> int:

@@ -73,9 +73,10 @@ def load_claim(folder: str) -> Claim:
     is run by the tests.)"""
     pkg = f"{__package__}.{folder}"
     statement = importlib.import_module(f"{pkg}.statement").STATEMENT
-    evaluators = importlib.import_module(f"{pkg}.evaluators").EVALUATORS
+    module = importlib.import_module(f"{pkg}.evaluators")
     has_proof = importlib.util.find_spec(f"{pkg}.proof") is not None
-    claim = Claim(statement, evaluators, _LazyProofs(f"{pkg}.proof") if has_proof else {})
+    claim = Claim(statement, module.EVALUATORS, _LazyProofs(f"{pkg}.proof") if has_proof else {},
+                  dict(getattr(module, "WITNESS_ACCEPTED_BY", {})))
     if statement.section not in SECTIONS or statement.order <= 0:
         raise ValueError(f"claim folder {folder}: its statement needs a section (one of {', '.join(SECTIONS)}) and a "
                          f"positive order; it has {statement.section!r} and {statement.order!r}")

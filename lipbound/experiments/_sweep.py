@@ -50,7 +50,6 @@ from ._safety import (
 EXECUTORS = ("local", "ray")
 #: set to N to make a sweep stop (raise :class:`SweepInterrupted`) after N runs finished in this
 #: invocation: a stand-in for a killed process in tests
-STOP_AFTER_ENV = "LIPBOUND_SWEEP_STOP_AFTER"
 #: ``meta.json`` ``kind`` of a results folder
 META_KIND = "lipbound-reproduce"
 #: the top-level files a sweep (re)writes; in a folder without lipbound's ``meta.json`` they are
@@ -61,7 +60,7 @@ FOLDER_LOCK = ".meta.lock"
 
 
 class SweepInterrupted(LipboundError):
-    """The sweep stopped early (SIGTERM or ``LIPBOUND_SWEEP_STOP_AFTER``); finished runs are kept:
+    """The sweep stopped early (SIGTERM, or ``run_sweep(stop_after=N)``); finished runs are kept:
     rerun the same command to finish."""
 
 
@@ -343,8 +342,11 @@ def _stop_on_signals():
 
 def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: str = "custom",
               executor: str = "local", workers: int = 1, command: str = "", progress: bool = True,
-              claims: bool = True, threads: int | None = None) -> SweepSummary:
+              claims: bool = True, threads: int | None = None, stop_after: int = 0) -> SweepSummary:
     """Run ``configs`` (skipping finished ones) and write the results directory ``out``.
+
+    ``stop_after``: when positive, stop (raising :class:`SweepInterrupted`, as on SIGTERM) once that
+    many runs have finished in this call; the finished runs are kept and a rerun resumes.
 
     First, before anything is trained or written, ``out`` must be (or be creatable as) a writable
     folder and every planned run is checked (:func:`check_sweep`): a finished or half-finished run
@@ -389,7 +391,6 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
             summary.running_elsewhere.append(c.run_id)
         else:
             todo.append(c)
-    stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
     with _stop_on_signals(), _Bars(progress, len(configs), len(summary.skipped)) as bars:
         def finished(res: dict) -> None:
             bars.done(res["run_id"])
@@ -402,7 +403,7 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
             else:
                 summary.trained.append(res["run_id"])
             if stop_after and len(summary.trained) + len(summary.failed) >= stop_after:
-                raise SweepInterrupted(f"stopped after {stop_after} run(s) ({STOP_AFTER_ENV}); rerun to finish")
+                raise SweepInterrupted(f"stopped after {stop_after} run(s) (stop_after); rerun to finish")
 
         def wrap_up(**more) -> None:
             summary.seconds = time.perf_counter() - t0

@@ -269,3 +269,21 @@ for _p in J_NE_I:
     EVALUATORS[f"regularized-{_p}"] = Evaluator(
         sample=sample_regularized_case, evaluate=lambda case, p=_p: _regularized(case, p),
         method=_M + f" (as 'regularized', pairs={_p!r})")
+
+
+#: reading whose witness -> the readings expected to hold that accept it (the witness lies in their
+#: domain: a counterexample to the paper's reading is not one to lipbound's own); checked by
+#: tests/test_witnesses.py
+WITNESS_ACCEPTED_BY: dict[str, tuple[str, ...]] = {
+    # the witness refuting Eq. 5 under Definition 4.1's default reading (j = i included) is accepted by
+    # Eq. 5 under the j != i readings: that verdict depends on the reading
+    "paper-self-block": (
+        "blocks",
+        "paper-cross-block",
+        "regularized",
+        "blocks-others",
+        "paper-self-block-others",
+        "blocks-others-over-M",
+        "paper-self-block-others-over-M",
+    ),
+}

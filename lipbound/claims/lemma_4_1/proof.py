@@ -103,7 +103,8 @@ def prove_paper_self_block() -> ProofResult:
     true = sp.diff(f[0], sp.Symbol("a", real=True)).subs({sp.Symbol("a", real=True): 1, sp.Symbol("b", real=True): 1})
     paper = closed_block(wit_ws, wit_xs, 0, 0, self_term=False)[0, 0]
     steps.check(f"witness M=2, W=1, x=(1,1): J_11 = {true} equals Eq. 5's {paper}", is_zero(true - paper))
-    return steps.result("symbolic instance M = 2, d = k = 2, and the exact scalar witness")
+    # two refuting steps: the self block fails as an identity and on its exact witness
+    return steps.result("symbolic instance M = 2, d = k = 2, and the exact scalar witness", refuting_steps=2)
 
 
 def prove_regularized() -> ProofResult:

@@ -30,7 +30,7 @@ STATEMENT = ClaimStatement(
         "decided by our runs and reported whichever way it falls; a case against it makes it not-supported, never refuted",
         "the study: the original model and loss (lipbound.mvae variant 'original'), 4 schedules x 20 seeds trained as "
         "one vectorised ensemble; by default the committed CPU study (lipbound/claims/mvae/results/cpu.json.gz: 600 "
-        "epochs at learning rate 1e-3, 20x the original's, instead of 80,000 at 5e-5), or $LIPBOUND_MVAE_RESULTS",
+        "epochs at learning rate 1e-3, 20x the original's, instead of 80,000 at 5e-5), or `lipbound verify --mvae-study` / $LIPBOUND_MVAE_RESULTS",
         "seed k of every schedule starts from the same weights and minibatch order: comparisons are paired by seed, "
         "95% t intervals of per-seed log ratios (positive quantities) or differences",
         "quantities on the 1487 clean test samples, decoded at the latent mean; measures are means over samples",

@@ -174,3 +174,11 @@ EVALUATORS = {
                                  witness=witness_per_dim,
                                  method=f"{_M}; refuted when part/|I_M| > whole/|A| beyond {ORDER_TOL:g} relative"),
 }
+
+
+#: reading whose witness -> the readings expected to hold that accept it (the witness lies in their
+#: domain: a counterexample to the paper's reading is not one to lipbound's own); checked by
+#: tests/test_witnesses.py
+WITNESS_ACCEPTED_BY: dict[str, tuple[str, ...]] = {
+    "per-dim-average": ("additivity", "single-whole-ge-part", "precision-whole-ge-part",),
+}

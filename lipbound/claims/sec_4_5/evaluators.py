@@ -297,3 +297,14 @@ for _p in J_NE_I:
         method=f"difference quotient of the normalising fusion (pairs={_p!r}) at two points of block norm "
                f"{NEAR_ZERO:g} (modality 0's direction changed) vs the reading's bound at R = 1",
         witness=witness_composed)
+
+
+#: reading whose witness -> the readings expected to hold that accept it (the witness lies in their
+#: domain: a counterexample to the paper's reading is not one to lipbound's own); checked by
+#: tests/test_witnesses.py
+#: Left out: ``spectral-top-singular-value``, whose evaluator takes another kind of case (spectra).
+WITNESS_ACCEPTED_BY: dict[str, tuple[str, ...]] = {
+    "composed-scale-free": ("unit-spectral-bound", "l2-step-preserves-ratios",),
+    "composed-scale-free-others": ("unit-spectral-bound-others",),
+    "composed-scale-free-others-over-M": ("unit-spectral-bound-others-over-M",),
+}

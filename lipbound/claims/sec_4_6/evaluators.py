@@ -348,3 +348,13 @@ EVALUATORS = {
                f"delta over six decades: the jump ||J(x+) - J(x-)||_F must vanish (tolerance {RTOL:g} x "
                f"||W2||_F ||W1||_F) for a Lipschitz J; ReLU families and linear maps"),
 }
+
+
+#: reading whose witness -> the readings expected to hold that accept it (the witness lies in their
+#: domain: a counterexample to the paper's reading is not one to lipbound's own); checked by
+#: tests/test_witnesses.py
+WITNESS_ACCEPTED_BY: dict[str, tuple[str, ...]] = {
+    "upper-bound": ("frobenius-sandwich",),
+    "lower-bound": ("frobenius-sandwich", "converges-to-sup-frobenius",),
+    "consistent": ("frobenius-sandwich", "converges-to-sup-frobenius",),
+}

@@ -45,3 +45,11 @@ EVALUATORS = {
                              fixed_cases=trained_cases, witness=lambda: dict(WITNESS_BIG_BIAS)),
     "our-bound": Evaluator(sample=sample_case, evaluate=_ours, method=_method("our"), fixed_cases=trained_cases),
 }
+
+
+#: reading whose witness -> the readings expected to hold that accept it (the witness lies in their
+#: domain: a counterexample to the paper's reading is not one to lipbound's own); checked by
+#: tests/test_witnesses.py
+WITNESS_ACCEPTED_BY: dict[str, tuple[str, ...]] = {
+    "paper-bound": ("our-bound",),
+}

@@ -337,3 +337,17 @@ EVALUATORS = {
         method=f"||J f_cat||_F <= ||J f_sum||_F (vstack vs sum), shared input, relative tolerance {NORM_RTOL:g}",
         witness=witness_shared),
 }
+
+
+#: reading whose witness -> the readings expected to hold that accept it (the witness lies in their
+#: domain: a counterexample to the paper's reading is not one to lipbound's own); checked by
+#: tests/test_witnesses.py
+#: Left out: the shared-input witness under ``true-separate`` (a statement about separate inputs), and
+#: ``proof-bounds*``, whose evaluators take another kind of case (rational L_i).
+WITNESS_ACCEPTED_BY: dict[str, tuple[str, ...]] = {
+    "true-separate-equality": ("true-separate", "concat-le-l2", "sum-subadditive",),
+    "true-shared": ("concat-le-l2", "sum-subadditive",),
+    "concat-equals-l2": ("true-separate", "concat-le-l2", "sum-subadditive",),
+    "frobenius-separate-equality": ("frobenius-separate", "true-separate", "concat-le-l2", "sum-subadditive",),
+    "frobenius-shared": ("concat-le-l2", "sum-subadditive",),
+}

@@ -240,3 +240,12 @@ for _p in J_NE_I:
         sample=sample_weights_case, evaluate=lambda case, p=_p: _regime_above(case, p),
         method="weights scaled so sqrt(10) R^2 W_max^2 in (1, 1.5); lipbound's certified bound < 1 refutes" + _r,
         witness=_WITNESS_ABOVE[_p])
+
+
+#: reading whose witness -> the readings expected to hold that accept it (the witness lies in their
+#: domain: a counterexample to the paper's reading is not one to lipbound's own); checked by
+#: tests/test_witnesses.py
+WITNESS_ACCEPTED_BY: dict[str, tuple[str, ...]] = {
+    "linear-in-w": ("our-bound", "paper-bound", "quadratic-in-R", "regime-below",),
+    "regime-above": ("our-bound", "paper-bound", "quadratic-in-R", "regime-below",),
+}
