@@ -402,8 +402,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bound": ("lipbound.bounds._cli", "Lipschitz bracket of a TorchScript or torch.export model"),
     "report": ("lipbound.report._cli", "write the HTML + Markdown report from result files"),
     "mvae": ("lipbound.mvae._cli", "the companion paper's multimodal VAE: train, measures"),
-    "train": ("lipbound.experiments._cli", "train one multimodal autoencoder with Lipschitz tracking"),
-    "reproduce": ("lipbound.experiments._cli", "run a sweep of the paper's experiments"),
+    "train": ("lipbound._experiments_cli", "train one multimodal autoencoder with Lipschitz tracking"),
+    "reproduce": ("lipbound._experiments_cli", "run a sweep of the paper's experiments"),
 }
 #: every module that registers subcommands
 SUBCOMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(m for m, _ in SUBCOMMANDS.values()))

@@ -212,6 +212,29 @@ def _mtimes(out: Path) -> dict[str, float]:
     return {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/done.json")}
 
 
+def test_claims_json_is_written_by_the_evaluation_passed_in_and_never_left_stale(tmp_path):
+    """The sweep writes claims.json only through the evaluation its caller passes (the experiments do
+    not import the claims); a claims.json that no evaluation can rewrite for new records is removed
+    (lipbound wrote it) and meta.json says so, so it never describes other records."""
+    from lipbound.experiments._sweep import finalize
+
+    configs = plan("tiny", datasets=["synthetic"], fusions=["sum"], trials=1, epochs=1, ablation=False)
+    out = tmp_path / "sweep"
+    seen = []
+
+    def rows(folder):
+        seen.append(Path(folder))
+        return [{"claim": "toy", "records": len(read_jsonl(Path(folder) / "records.jsonl"))}]
+
+    run_sweep(out, configs, preset="tiny", progress=False, evaluate_claims=rows)
+    assert seen == [out] and json.loads((out / "claims.json").read_text())[0]["claim"] == "toy"
+    run_sweep(out, configs, preset="tiny", progress=False, claims=False)  # nothing new: nothing to evaluate it with
+    assert not (out / "claims.json").exists()
+    assert "claims.json removed" in json.loads((out / "meta.json").read_text())["claims"]
+    finalize(out, configs, preset="tiny", command="x", device="cpu", claims=True)  # no evaluation, no file
+    assert not (out / "claims.json").exists()
+
+
 def test_interrupted_sweep_resumes_without_retraining(tmp_path, monkeypatch):
     configs = plan("tiny", datasets=["synthetic"], fusions=["sum", "concat"], trials=2, epochs=2, ablation=False)
     out = tmp_path / "sweep"

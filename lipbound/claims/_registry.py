@@ -58,20 +58,21 @@ def _check_data_names(claim: Claim) -> None:
                 raise ValueError(f"claim {claim.id}/{r.name} needs the data set {name!r}, which DATA_NEEDS does not declare")
 
 
-def claim_folders() -> list[str]:
-    """The names of the claim folders: sub-packages of :mod:`lipbound.claims` holding a ``statement.py``."""
-    here = Path(__file__).resolve().parent
+def claim_folders(root: Path | None = None) -> list[str]:
+    """The names of the claim folders: sub-packages of :mod:`lipbound.claims` (or of the package in
+    ``root``) holding a ``statement.py``."""
+    here = Path(__file__).resolve().parent if root is None else Path(root)
     return sorted(m.name for m in pkgutil.iter_modules([str(here)])
                   if m.ispkg and not m.name.startswith("_") and (here / m.name / "statement.py").is_file())
 
 
-def load_claim(folder: str) -> Claim:
+def load_claim(folder: str, package: str = __package__) -> Claim:
     """The :class:`~lipbound.claims.Claim` of the folder ``lipbound/claims/<folder>/``, checked: its
     statement lists it under a known section with a positive order, the folder is the one its id
     names (``thm-4.1`` -> ``thm_4_1``), and the data sets it needs are declared. Raises ValueError
     naming the folder otherwise. (:meth:`~lipbound.claims.Claim.validate`, which needs the proofs,
     is run by the tests.)"""
-    pkg = f"{__package__}.{folder}"
+    pkg = f"{package}.{folder}"
     statement = importlib.import_module(f"{pkg}.statement").STATEMENT
     module = importlib.import_module(f"{pkg}.evaluators")
     has_proof = importlib.util.find_spec(f"{pkg}.proof") is not None
@@ -87,8 +88,11 @@ def load_claim(folder: str) -> Claim:
     return claim
 
 
-def _build() -> dict[str, Claim]:
-    entries = [load_claim(f) for f in claim_folders()]
+def build_ledger(root: Path | None = None, package: str = __package__) -> dict[str, Claim]:
+    """Every claim of the folders in ``root`` (the package ``package``; :mod:`lipbound.claims` by
+    default), by id, in ledger order; raises ValueError for a folder that is not a valid claim or
+    two claims with one order."""
+    entries = [load_claim(f, package) for f in claim_folders(root)]
     entries.sort(key=lambda c: c.statement.order)
     orders = [c.statement.order for c in entries]
     if len(set(orders)) != len(orders):
@@ -97,7 +101,7 @@ def _build() -> dict[str, Claim]:
 
 
 #: every claim of the ledger, by id, in the paper's order
-CLAIMS: dict[str, Claim] = _build()
+CLAIMS: dict[str, Claim] = build_ledger()
 
 
 def get_claim(claim_id: str) -> Claim:

@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -342,9 +342,11 @@ def _stop_on_signals():
 
 def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: str = "custom",
               executor: str = "local", workers: int = 1, command: str = "", progress: bool = True,
-              claims: bool = True, threads: int | None = None, stop_after: int = 0) -> SweepSummary:
+              claims: bool = True, threads: int | None = None, stop_after: int = 0,
+              evaluate_claims: Callable[[Path], list[dict]] | None = None) -> SweepSummary:
     """Run ``configs`` (skipping finished ones) and write the results directory ``out``.
 
+    ``claims`` / ``evaluate_claims``: how ``claims.json`` is written (:func:`finalize`).
     ``stop_after``: when positive, stop (raising :class:`SweepInterrupted`, as on SIGTERM) once that
     many runs have finished in this call; the finished runs are kept and a rerun resumes.
 
@@ -408,6 +410,7 @@ def run_sweep(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: s
         def wrap_up(**more) -> None:
             summary.seconds = time.perf_counter() - t0
             finalize(out, configs, preset=preset, command=command, device=device, claims=claims,
+                     evaluate_claims=evaluate_claims,
                      extra={"executor": executor, "workers": workers, "failed": summary.failed,
                             "running_elsewhere": summary.running_elsewhere,
                             "seconds_this_invocation": summary.seconds, "trained_this_invocation": len(summary.trained),
@@ -554,13 +557,17 @@ def _finished_runs(out: Path, order: Sequence[str]) -> list[tuple[str, dict]]:
 
 
 def finalize(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: str, command: str, device: str,
-             claims: bool = True, extra: dict | None = None) -> None:
+             claims: bool = True, extra: dict | None = None,
+             evaluate_claims: Callable[[Path], list[dict]] | None = None) -> None:
     """Rebuild the top-level result files of ``out`` from every finished run in ``out/runs`` (those of
     ``configs`` and any other, e.g. of an earlier ``train`` or sweep into the same folder).
 
     ``records.jsonl``, ``detection.jsonl`` and ``reconstructions.npz`` (the first default-lambda
-    trial of each dataset x fusion) gather the runs; ``claims.json`` is rewritten when ``claims`` is
-    true or it exists already (so it never describes other records than ``records.jsonl``);
+    trial of each dataset x fusion) gather the runs; ``claims.json`` (the rows ``evaluate_claims(out)``
+    returns: the caller passes the empirical claims' evaluation, ``lipbound reproduce`` and ``lipbound
+    train`` do, since this package does not import the claims) is rewritten when ``claims`` is true or
+    it exists already, so it never describes other records than ``records.jsonl``: an existing one
+    that cannot be rewritten (no ``evaluate_claims``) is removed, and ``meta.json`` says so;
     ``meta.json`` keeps the first invocation's ``command``, ``preset`` and ``created``, lists every
     invocation (``invocations``), all runs planned so far (``runs``) and those not finished yet
     (``missing_runs``; ``status`` is ``complete`` when there are none).
@@ -616,9 +623,12 @@ def finalize(out: str | os.PathLike, configs: Sequence[RunConfig], *, preset: st
         for key in ("command", "preset", "created"):
             if key in old:
                 meta[key] = old[key]
-        if records and (claims or (out / "claims.json").exists()):
-            from ..claims.empirical import evaluate_results
-
-            rows = evaluate_results(out)
-            atomic_write_json(out / "claims.json", [r.as_dict() for r in rows])
+        stale = out / "claims.json"
+        if records and (claims or stale.exists()):
+            if evaluate_claims is not None:
+                atomic_write_json(stale, evaluate_claims(out))
+            elif stale.exists():  # lipbound wrote it, for other records; rerun `lipbound reproduce` to rewrite it
+                stale.unlink()
+                meta["claims"] = ("claims.json removed: it described earlier records and no claim evaluation was passed "
+                                  "to this finalize; `lipbound reproduce` (same command) rewrites it")
         atomic_write_json(out / "meta.json", meta)

@@ -1,11 +1,24 @@
 """``lipbound train`` (one run) and ``lipbound reproduce`` (a preset sweep); both write the results
-directory described in ``docs/experiments.md``."""
+directory described in ``docs/experiments.md``.
+
+This module joins two packages that do not import each other the other way round: it runs the
+sweep of :mod:`lipbound.experiments` and hands it the empirical claims' evaluation
+(:func:`lipbound.claims.empirical.evaluate_results`), which writes ``claims.json``. The claims read
+the experiments' results; the experiments know nothing of the claims.
+"""
 
 from __future__ import annotations
 
 import argparse
 import shlex
 import sys
+
+
+def _claims_rows(out) -> list[dict]:
+    """The empirical claims' rows on the results directory ``out`` (what ``claims.json`` holds)."""
+    from .claims.empirical import evaluate_results
+
+    return [r.as_dict() for r in evaluate_results(out)]
 
 
 def _command(argv_tail: list[str]) -> str:
@@ -15,7 +28,7 @@ def _command(argv_tail: list[str]) -> str:
 def _device_check(device: str) -> None:
     import torch
 
-    from ..errors import LipboundError
+    from .errors import LipboundError
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise LipboundError("--device cuda was asked for, but torch.cuda.is_available() is False "
@@ -38,17 +51,17 @@ def _summary(summary, console) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ._config import RunConfig, folder_dataset
-    from ._data import get_dataset, known_datasets
-    from ._safety import check_out_dir
-    from ._sweep import run_sweep
+    from .experiments._config import RunConfig, folder_dataset
+    from .experiments._data import get_dataset, known_datasets
+    from .experiments._safety import check_out_dir
+    from .experiments._sweep import run_sweep
 
     dataset = args.dataset
     if dataset.startswith("folder:"):
         dataset = folder_dataset(dataset)  # a missing folder: DatasetFolderError (exit 2)
         get_dataset(dataset)  # the layout is checked now, not in the middle of the sweep
     elif dataset not in known_datasets():
-        from ..datasets import UnknownDatasetError
+        from .datasets import UnknownDatasetError
 
         raise UnknownDatasetError(f"unknown dataset {dataset!r}; known: {', '.join(known_datasets())}, or "
                                   "folder:PATH for your own data")
@@ -57,15 +70,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg = RunConfig(dataset, args.fusion, trial=0, lam=args.lam, epochs=args.epochs, lr=args.lr,
                     seed=args.seed, device=args.device, size=args.size, arch=args.arch, track_every=args.track_every)
     s = run_sweep(args.out, [cfg], preset="train", command=_command(sys.argv[1:]) if args.command is None else args.command,
-                  progress=not args.no_progress, claims=False)
+                  progress=not args.no_progress, claims=False, evaluate_claims=_claims_rows)
     return _summary(s, Console(stderr=True))
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ._safety import check_out_dir
-    from ._sweep import plan, run_sweep
+    from .experiments._safety import check_out_dir
+    from .experiments._sweep import plan, run_sweep
 
     _device_check(args.device)
     check_out_dir(args.out)
@@ -75,14 +88,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     console.print(f"preset {args.preset}: {len(configs)} runs, executor {args.executor}, {args.workers} worker(s)")
     s = run_sweep(args.out, configs, preset=args.preset, executor=args.executor, workers=args.workers,
                   command=_command(sys.argv[1:]) if args.command is None else args.command,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, evaluate_claims=_claims_rows)
     return _summary(s, console)
 
 
 def register(subparsers) -> None:
     """Add the ``train`` and ``reproduce`` subcommands (numbers are range-checked when parsed)."""
-    from ._config import ALL_FUSIONS, PRESETS
-    from ._safety import non_negative_float, non_negative_int, positive_float, positive_int, track_every
+    from .experiments._config import ALL_FUSIONS, PRESETS
+    from .experiments._safety import non_negative_float, non_negative_int, positive_float, positive_int, track_every
 
     t = subparsers.add_parser("train", help="train one multimodal autoencoder with Lipschitz tracking")
     t.add_argument("--dataset", required=True,
