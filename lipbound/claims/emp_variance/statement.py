@@ -1,22 +1,7 @@
 r"""The statement of ``emp-variance`` (Section 5.4): concatenation varies less over trials than summation.
 
-The paper's empirical claims (Sections 5.4-5.9) as readings checked on training results.
-
-Every reading is decided on a results directory (``lipbound reproduce``; see
-``docs/experiments.md``), per dataset, from the values of each run at its final epoch, averaged
-over trials. "Attention" means the paper's full method, ``attention-regularized-scaled``
-(Section 4.5: normalised inputs, spectral normalisation, score scaling, L2), or, when a results
-directory lacks it, the first present of ``attention-regularized``, ``attention-scaled``,
-``attention``. Only runs with each fusion's default :math:`\lambda` enter the fusion comparisons;
-the ablation runs enter only ``emp-lambda``.
-
-The expected outcome of every reading is **unknown**: nothing in the paper's theory predicts
-training results on lipbound's generated data, and the paper's own datasets are not available. The
-ledger therefore marks each reading ``expected=None`` ("open"): whichever status comes out is a
-finding about our data, never a ledger failure; the note of each reading says so. Every reading is
-decided with effect sizes and 95% intervals over all trials (:mod:`lipbound.claims.empirical._stats`):
-``holds`` (supported), ``not-supported`` (the data says the opposite: these readings are tendencies,
-``kind="tendency"``, so never ``refuted``) or ``not-proven`` (inconclusive).
+How every empirical reading is decided, and why its expectation is open, is said once for all of
+them in :mod:`lipbound.claims.empirical._wording`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,21 @@
-"""Wording the statements of the empirical claims (Sections 5.4-5.9) share."""
+r"""Wording the statements of the empirical claims (Sections 5.4-5.9) share.
+
+Every reading is decided on a results directory (``lipbound reproduce``; see
+``docs/experiments.md``), per dataset, from the values of each run at its final epoch, averaged
+over trials. "Attention" means the paper's full method, ``attention-regularized-scaled``
+(Section 4.5: normalised inputs, spectral normalisation, score scaling, L2), or, when a results
+directory lacks it, the first present of ``attention-regularized``, ``attention-scaled``,
+``attention``. Only runs with each fusion's default :math:`\lambda` enter the fusion comparisons;
+the ablation runs enter only ``emp-lambda``.
+
+The expected outcome of every reading is **unknown**: nothing in the paper's theory predicts
+training results on lipbound's generated data, and the paper's own datasets are not available. The
+ledger therefore marks each reading ``expected=None`` ("open"): whichever status comes out is a
+finding about our data, never a ledger failure; the note of each reading says so. Every reading is
+decided with effect sizes and 95% intervals over all trials (:mod:`lipbound.claims.empirical._stats`):
+``holds`` (supported), ``not-supported`` (the data says the opposite: these readings are tendencies,
+``kind="tendency"``, so never ``refuted``) or ``not-proven`` (inconclusive).
+"""
 
 UNKNOWN = ("expectation open: the outcome depends on our generated data and training budget, so either "
            "status is reported as a finding, not as a ledger failure")

@@ -1,4 +1,5 @@
-r"""The statement of ``mvae-findings`` (MVAE findings): the paper's empirical findings on the iCub VAE, on lipbound's study of the original model.
+r"""The statement of ``mvae-findings`` (MVAE findings): the paper's empirical findings on the iCub VAE,
+on lipbound's study of the original model.
 
 Claims of the companion paper (arXiv 2411.00522, summary in ``../shared/papers``): the relation
 between the whole-vector and single-modality KL measures, and the paper's empirical findings on

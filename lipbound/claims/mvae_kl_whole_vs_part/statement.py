@@ -1,4 +1,5 @@
-r"""The statement of ``mvae-kl-whole-vs-part`` (MVAE measures): whole-vector KL measures dominate their single-modality versions.
+r"""The statement of ``mvae-kl-whole-vs-part`` (MVAE measures): whole-vector KL measures dominate their
+single-modality versions.
 
 Claims of the companion paper (arXiv 2411.00522, summary in ``../shared/papers``): the relation
 between the whole-vector and single-modality KL measures, and the paper's empirical findings on

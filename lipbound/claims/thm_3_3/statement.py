@@ -1,10 +1,6 @@
 r"""The statement of Theorem 3.3 (Section 3): sum vs concatenation Lipschitz constants.
 
-The paper's text lost its formulas; "as recovered" wording is reconstructed from the surrounding
-words and the appendix proofs (see ``docs/claims/``). Notation: per-sample loss
-:math:`L = \sum_{k=1}^M \lVert x_k - D_k(z)\rVert_2^2`, :math:`z = U(E_1(x_1;\theta_{E_1}), \dots,
-E_M(x_M;\theta_{E_M}))`, decoders :math:`D_j(z;\theta_{D_j})`, :math:`J_a f` the Jacobian of
-:math:`f` w.r.t. :math:`a`.
+Notation as in :mod:`lipbound.claims._shared.section3_wording`.
 """
 
 from __future__ import annotations
