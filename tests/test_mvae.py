@@ -527,3 +527,23 @@ def test_cli_train_and_measures(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # checked when the arguments are parsed
         main(["mvae", "train", "--epochs", "0", "--out", str(out)])
     assert exc.value.code == 2
+
+
+def test_verify_decides_the_findings_on_the_study_it_is_given(tmp_path, capsys, monkeypatch):
+    """``verify --mvae-study PATH`` (else ``$LIPBOUND_MVAE_RESULTS``) is the study mvae-findings is
+    decided on: every case names it; a path that is no study is exit 2 before any work."""
+    from pathlib import Path
+
+    import lipbound.claims.mvae as mv
+
+    other = Path(mv.__file__).parent / "results" / "cpu-seeds20-39.json.gz"
+    out = tmp_path / "rows.json"
+    assert main(["verify", "--claim", "mvae-findings", "--mvae-study", str(other), "--no-report", "--json", str(out)]) in (0, 1)
+    rows = json.loads(out.read_text())
+    assert rows and all(str(other) in r["detail"] or str(other) in json.dumps(r.get("counterexample")) for r in rows), rows
+    monkeypatch.setenv("LIPBOUND_MVAE_RESULTS", str(tmp_path / "missing"))
+    assert main(["verify", "--claim", "mvae-findings", "--no-report"]) == 2
+    assert "$LIPBOUND_MVAE_RESULTS" in capsys.readouterr().err
+    (tmp_path / "bad.json.gz").write_text("x")
+    assert main(["verify", "--claim", "mvae-findings", "--mvae-study", str(tmp_path / "bad.json.gz"), "--no-report"]) == 2
+    assert "--mvae-study: " in capsys.readouterr().err
